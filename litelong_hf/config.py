@@ -1,0 +1,214 @@
+"""Run configurations: flat dataclasses, one per strategy, filled from ``configs/<name>.yaml`` presets.
+
+Every knob is a field with a docstring; any field can be overridden by keyword
+(``make_config("litelong-128k", rows_per_topic=2)``) or CLI flag (``--rows-per-topic 2``). Fields are flat
+so that ``datasets`` builder kwargs, CLI flags and YAML keys are the same names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from .corpus import CorpusConfig
+from .index import IndexConfig
+from .packing import PackingConfig
+
+CODE_VERSION = "1"
+"""Bumped whenever generated rows would change for the same config: part of every config hash."""
+
+# Fields that change how a run goes, not what it produces: kept out of the config hash.
+NON_SEMANTIC_FIELDS = frozenset(
+    {"name", "num_rows", "cache_dir", "max_concurrency", "num_proc", "show_progress", "api_key_env"}
+)
+
+
+class ConfigError(ValueError):
+    """A config name or override is invalid; the message lists what is valid."""
+
+
+@dataclass
+class BaseConfig:
+    """Fields shared by every strategy."""
+
+    name: str = ""
+    """Config name, e.g. ``litelong-128k`` (preset file name)."""
+    strategy: str = ""
+    """``litelong``, ``nextlong``, ``litelong-nextlong`` or ``hierarchical``."""
+    target_tokens: int = 131_072
+    """Exact row length in tokens (pretraining) or the maximum with the chat template (instruction rows)."""
+    tokenizer: str = "llama-3"
+    """Tokenizer that defines lengths and the written ids: ``llama-3`` (packaged), a folder, or a Hub id."""
+    corpus: str = "demo"
+    """Base corpus: ``demo``, a Hub dataset id, or local/fsspec files (path, glob or folder)."""
+    corpus_name: str | None = None
+    """Hub dataset configuration name (e.g. ``sample-10BT``)."""
+    corpus_split: str = "train"
+    """Split of the base corpus."""
+    text_column: str = "text"
+    """Column with the document text."""
+    id_column: str | None = None
+    """Column with a stable document id (default: position in the corpus)."""
+    min_chars: int = 20
+    """Skip documents shorter than this many characters."""
+    dedup: bool = True
+    """Skip exact duplicate documents (by content hash)."""
+    max_documents: int | None = None
+    """Read at most this many documents of the corpus (``None``: all)."""
+    separator: str = "\n\n"
+    """Text between consecutive pieces of a row."""
+    cut_policy: str = "truncate"
+    """``truncate`` the piece that overflows a row, or ``drop_row`` (never cut a document)."""
+    allow_single_piece_rows: bool = False
+    """A single document longer than a row becomes its own truncated row."""
+    bm25_stemmer: str | None = "english"
+    """Snowball stemmer for BM25 (``None`` to disable)."""
+    bm25_stopwords: str | None = "en"
+    """Stopword list for BM25 (``None`` to disable)."""
+    seed: int = 42
+    """Seed for every random choice (per config, shard and row)."""
+    num_rows: int | None = None
+    """Stop after this many rows (``None``: as many as the inputs give)."""
+    num_shards: int = 1
+    """Independent units of work; a re-run skips finished shards; ``num_proc`` runs them in parallel."""
+    endpoint: str | None = None
+    """Base URL of an OpenAI-compatible / TGI Messages endpoint for every role (``None``: embedded SmolLM2)."""
+    model: str | None = None
+    """Model name sent to the endpoint."""
+    dialect: str = "auto"
+    """How the endpoint wants JSON schemas: ``auto``, ``tgi``, ``vllm``, ``llamacpp`` or ``openai``."""
+    api_key_env: str = "LITELONG_HF_API_KEY"
+    """Environment variable holding the endpoint key (never stored in configs, caches or cards)."""
+    roles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per-role LLM overrides, e.g. ``{"judge": {"endpoint": "http://...", "model": "gemma"}}``."""
+    max_concurrency: int | None = None
+    """Concurrent requests per endpoint (default: what the server says, else 16)."""
+    temperature: float = 0.6
+    """Sampling temperature of every LLM call."""
+    top_p: float = 0.95
+    """Nucleus sampling of every LLM call."""
+    cache_dir: str | None = None
+    """Where indexes, LLM answers and shard checkpoints live (default ``~/.cache/litelong_hf``)."""
+
+    def __post_init__(self) -> None:
+        if self.target_tokens <= 0:
+            raise ConfigError(f"target_tokens must be positive, got {self.target_tokens}.")
+        if self.num_shards <= 0:
+            raise ConfigError(f"num_shards must be positive, got {self.num_shards}.")
+        if self.num_rows is not None and self.num_rows <= 0:
+            raise ConfigError(f"num_rows must be positive or None, got {self.num_rows}.")
+        if self.cut_policy not in ("truncate", "drop_row"):
+            raise ConfigError(f"cut_policy must be 'truncate' or 'drop_row', got {self.cut_policy!r}.")
+
+    def corpus_config(self) -> CorpusConfig:
+        return CorpusConfig(
+            source=self.corpus,
+            name=self.corpus_name,
+            split=self.corpus_split,
+            text_column=self.text_column,
+            id_column=self.id_column,
+            min_chars=self.min_chars,
+            dedup=self.dedup,
+            max_documents=self.max_documents,
+        )
+
+    def index_config(self) -> IndexConfig:
+        return IndexConfig(stemmer=self.bm25_stemmer, stopwords=self.bm25_stopwords)
+
+    def packing_config(self, target_tokens: int | None = None) -> PackingConfig:
+        return PackingConfig(
+            target_tokens=target_tokens or self.target_tokens,
+            separator=self.separator,
+            cut_policy=self.cut_policy,  # type: ignore[arg-type]
+            allow_single_piece_rows=self.allow_single_piece_rows,
+        )
+
+    def hash_payload(self) -> dict[str, Any]:
+        """What determines the rows: every semantic field plus the code version."""
+        data = {k: v for k, v in dataclasses.asdict(self).items() if k not in NON_SEMANTIC_FIELDS}
+        data["_code_version"] = CODE_VERSION
+        return data
+
+    def config_hash(self) -> str:
+        blob = json.dumps(self.hash_payload(), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+_STRATEGIES: dict[str, type[BaseConfig]] = {}
+
+
+def register_strategy(name: str, config_class: type[BaseConfig]) -> None:
+    """Make ``strategy: name`` in a preset build a ``config_class``."""
+    _STRATEGIES[name] = config_class
+
+
+def strategy_config_class(strategy: str) -> type[BaseConfig]:
+    _import_strategies()
+    if strategy not in _STRATEGIES:
+        raise ConfigError(f"Unknown strategy {strategy!r}; known: {sorted(_STRATEGIES)}.")
+    return _STRATEGIES[strategy]
+
+
+def _import_strategies() -> None:
+    # Strategy modules register their config classes on import.
+    from . import strategies  # noqa: F401
+
+
+def preset_names() -> list[str]:
+    """Names of the YAML presets shipped in ``configs/``."""
+    files = resources.files("litelong_hf.presets")
+    return sorted(p.name.removesuffix(".yaml") for p in files.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_preset(name: str) -> dict[str, Any]:
+    """The raw YAML mapping of preset ``name``."""
+    names = preset_names()
+    if name not in names:
+        raise ConfigError(f"Unknown config {name!r}. Valid config names: {', '.join(names)}.")
+    text = resources.files("litelong_hf.presets").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text) or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"Preset {name}.yaml must be a mapping of field: value.")
+    data.setdefault("name", name)
+    return data
+
+
+def config_fields(config_class: type[BaseConfig]) -> dict[str, dataclasses.Field[Any]]:
+    return {f.name: f for f in dataclasses.fields(config_class)}
+
+
+def make_config(name: str, **overrides: Any) -> BaseConfig:
+    """Build the config of preset ``name`` with keyword overrides (``None`` values are ignored).
+
+    Raises :class:`ConfigError` for an unknown name or a field the strategy does not have.
+    """
+    data = load_preset(name)
+    config_class = strategy_config_class(str(data.get("strategy", "")))
+    known = config_fields(config_class)
+    unknown = sorted(k for k in list(data) + list(overrides) if k not in known)
+    if unknown:
+        raise ConfigError(
+            f"Unknown field(s) {unknown} for config {name!r} (strategy {data.get('strategy')!r}). "
+            f"Valid fields: {', '.join(sorted(known))}."
+        )
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return config_class(**data)
+    except TypeError as exc:
+        raise ConfigError(f"Invalid config {name!r}: {exc}") from exc
+
+
+def config_from_dict(data: dict[str, Any]) -> BaseConfig:
+    """Rebuild a config saved with :meth:`BaseConfig.to_dict`."""
+    config_class = strategy_config_class(str(data.get("strategy", "")))
+    known = config_fields(config_class)
+    return config_class(**{k: v for k, v in data.items() if k in known})

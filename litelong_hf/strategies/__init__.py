@@ -1,0 +1,26 @@
+"""The synthesis methods. Each module registers its config class and strategy class on import."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config import BaseConfig, ConfigError, register_strategy
+
+_STRATEGY_CLASSES: dict[str, Any] = {}
+
+
+def register(name: str, config_class: type[BaseConfig], strategy_class: Any) -> None:
+    """Register a strategy under ``name`` (the ``strategy:`` value of presets)."""
+    register_strategy(name, config_class)
+    _STRATEGY_CLASSES[name] = strategy_class
+
+
+def make_strategy(config: BaseConfig) -> Any:
+    """The strategy object that runs ``config``."""
+    if config.strategy not in _STRATEGY_CLASSES:
+        raise ConfigError(f"Unknown strategy {config.strategy!r}; known: {sorted(_STRATEGY_CLASSES)}.")
+    return _STRATEGY_CLASSES[config.strategy](config)
+
+
+# Registration happens on import; keep this list in data-flow order.
+from . import nextlong  # noqa: E402, F401

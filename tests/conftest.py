@@ -1,0 +1,31 @@
+"""Shared fixtures: every test gets its own litelong-hf cache, and progress bars stay quiet."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from litelong_hf.corpus import CorpusConfig, Document, load_documents
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    monkeypatch.setenv("LITELONG_HF_CACHE", str(tmp_path_factory.mktemp("litelong-cache")))
+    monkeypatch.setenv("LITELONG_HF_NO_PROGRESS", "1")
+    yield
+
+
+@pytest.fixture(scope="session")
+def demo_documents() -> list[Document]:
+    """The bundled demo corpus (3,775 news articles after filtering), loaded once per session."""
+    return load_documents(CorpusConfig())
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    """The project's shared/ folder beside the checkout."""
+    return Path(__file__).resolve().parents[2] / "shared"
