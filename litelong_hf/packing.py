@@ -194,7 +194,7 @@ class Leftover:
 class RowPacker:
     """Tokenize pieces in batches and pack them into exact-length rows with provenance."""
 
-    def __init__(self, counter: TokenCounter, config: PackingConfig, *, batch_chars: int = 4_000_000) -> None:
+    def __init__(self, counter: TokenCounter, config: PackingConfig, *, batch_chars: int = 2_000_000) -> None:
         self.counter = counter
         self.config = config
         self.batch_chars = batch_chars
