@@ -58,6 +58,9 @@ def load(
     if streaming:
         return builder.as_streaming_dataset(split=split)
     builder.download_and_prepare(num_proc=num_proc if num_proc and num_proc > 1 else None)
+    from .pipeline import merged_report, require_rows
+
+    require_rows(merged_report(builder.resolved))
     return builder.as_dataset(split=split)
 
 

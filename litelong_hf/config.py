@@ -129,6 +129,34 @@ class BaseConfig:
             allow_single_piece_rows=self.allow_single_piece_rows,
         )
 
+    def roles_config(self) -> Any:
+        """The :class:`~litelong_hf.llm.RolesConfig` of this run: ``endpoint``/``model`` for every role, with
+        per-role overrides from ``roles``. Keys never live in configs: they come from ``api_key_env``."""
+        from .llm import LLMConfig, RolesConfig
+
+        default = LLMConfig(
+            endpoint=self.endpoint,
+            model=self.model,
+            dialect=self.dialect,  # type: ignore[arg-type]
+            api_key_env=self.api_key_env,
+            max_concurrency=self.max_concurrency,
+        )
+        roles: dict[str, Any] = {"default": default}
+        for role, override in (self.roles or {}).items():
+            if not isinstance(override, dict):
+                raise ConfigError(f"roles.{role} must be a mapping such as {{endpoint: ..., model: ...}}.")
+            if any("key" in k and k != "api_key_env" for k in override):
+                raise ConfigError(
+                    f"roles.{role} holds an API key: configs are hashed, cached and published, so keys must "
+                    "not be in them. Put the key in an environment variable and name it with api_key_env."
+                )
+            merged = {
+                f.name: getattr(default, f.name) for f in dataclasses.fields(default) if f.name != "api_key"
+            }
+            merged.update(override)
+            roles[role] = LLMConfig.from_dict(merged)
+        return RolesConfig.from_dict(roles)
+
     def hash_payload(self) -> dict[str, Any]:
         """What determines the rows: every semantic field plus the code version."""
         data = {k: v for k, v in dataclasses.asdict(self).items() if k not in NON_SEMANTIC_FIELDS}

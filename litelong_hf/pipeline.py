@@ -69,6 +69,25 @@ def shard_rows(
             return
 
 
+class NoRowsError(RuntimeError):
+    """A run finished without a single row; the message lists why inputs were skipped and what to change."""
+
+
+def require_rows(report: RunReport) -> None:
+    """Raise :class:`NoRowsError` naming the skip reasons when ``report`` counts no rows."""
+    if report.stats.get("rows", 0) > 0:
+        return
+    reasons = "; ".join(
+        f"{kind}: {reason} ({n})"
+        for kind, counts in sorted(report.skipped.items())
+        for reason, n in counts.items()
+    )
+    raise NoRowsError(
+        f"{report.config_name or 'the run'} produced no rows. Skipped: {reasons or 'nothing recorded'}. "
+        "Use a larger corpus or more topics/categories, or a smaller target_tokens."
+    )
+
+
 def checkpoint_dir(config: BaseConfig) -> Path:
     root = Path(config.cache_dir) if config.cache_dir else cache_root()
     return root / "shards" / f"{config.name or config.strategy}-{config.config_hash()}"
@@ -86,6 +105,21 @@ def shard_path(config: BaseConfig, shard: int) -> Path:
     quota = shard_quota(config.num_rows, config.num_shards, shard)
     suffix = "" if quota is None else f"-q{quota}"
     return checkpoint_dir(config) / f"shard-{shard:05d}-of-{config.num_shards:05d}{suffix}.parquet"
+
+
+def transcript_path(config: BaseConfig, shard: int) -> Path:
+    """JSONL of the LLM transcripts (e.g. LiteLong debates) of one shard."""
+    return shard_path(config, shard).with_suffix(".transcripts.jsonl")
+
+
+def iter_transcripts(config: BaseConfig) -> Iterator[dict[str, Any]]:
+    """Every saved transcript of the completed shards of ``config``, in shard order."""
+    for shard in range(config.num_shards):
+        path = transcript_path(config, shard)
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    yield json.loads(line)
 
 
 def run_shard(config: BaseConfig, shard: int) -> tuple[Path, RunReport]:
@@ -111,6 +145,10 @@ def run_shard(config: BaseConfig, shard: int) -> tuple[Path, RunReport]:
         with pq.ParquetWriter(tmp, PRETRAINING_SCHEMA, compression="zstd") as writer:
             for row in shard_rows(strategy, shard, config.num_shards, report, quota):
                 writer.write_table(pretraining_table(row), row_group_size=1)
+        transcripts = report.extra.pop("transcripts", None)
+        if transcripts is not None:
+            lines = "".join(json.dumps(t, ensure_ascii=False) + "\n" for t in transcripts)
+            transcript_path(config, shard).write_text(lines, encoding="utf-8")
         report.save(report_path.with_name(f".{report_path.name}.tmp"))
         os.replace(tmp, path)
         os.replace(report_path.with_name(f".{report_path.name}.tmp"), report_path)

@@ -78,7 +78,7 @@ def generate(
     **raw: str | None,
 ) -> None:
     from ..builders import LongContextBuilder
-    from ..pipeline import merged_report
+    from ..pipeline import NoRowsError, merged_report, require_rows
 
     try:
         if config_name not in preset_names():
@@ -111,10 +111,11 @@ def generate(
             f" tokens/row, corpus {builder.resolved.corpus!r}, config hash {builder.resolved.config_hash()})"
         )
         builder.download_and_prepare(num_proc=num_proc if num_proc and num_proc > 1 else None)
-        dataset = builder.as_dataset(split="train")
         report = merged_report(builder.resolved)
+        require_rows(report)
+        dataset = builder.as_dataset(split="train")
         write_outputs(dataset, report, builder.resolved, out, overwrite)
-    except (ConfigError, CorpusError, ValueError) as exc:
+    except (ConfigError, CorpusError, NoRowsError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     console.print(render_report(report))

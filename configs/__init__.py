@@ -1,0 +1,1 @@
+"""YAML presets, one per config name (installed as ``litelong_hf.presets``)."""
