@@ -15,6 +15,7 @@ config hash, which includes the code and prompt versions.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -24,6 +25,7 @@ import pyarrow as pa
 from litelong_hf.config import BaseConfig, config_fields, make_config, preset_names, strategy_config_class
 from litelong_hf.pipeline import iter_shard_tables, run_shard
 from litelong_hf.rows import INSTRUCTION_FEATURES, PRETRAINING_FEATURES
+from litelong_hf.strategies import make_strategy
 
 DATASET_NAME = "litelong_hf"
 
@@ -45,15 +47,20 @@ LongContextConfig = dataclasses.make_dataclass(
     bases=(datasets.BuilderConfig,),
     namespace={"__doc__": "BuilderConfig of a litelong-hf preset; any strategy field may be overridden."},
 )
-_FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(LongContextConfig))
-_OVERRIDE_FIELDS = _FIELD_NAMES - {f.name for f in dataclasses.fields(datasets.BuilderConfig)}
+# Keyword arguments of ``datasets.DatasetBuilder.__init__``; every other keyword is a config override.
+_BUILDER_KWARGS = frozenset(inspect.signature(datasets.DatasetBuilder.__init__).parameters) - {
+    "self",
+    "config_kwargs",
+}
 
 
 def resolve_config(name: str, overrides: dict[str, Any]) -> BaseConfig:
-    """The strategy config of preset ``name`` with builder-level overrides applied."""
-    return make_config(
-        name, **{k: v for k, v in overrides.items() if k in _OVERRIDE_FIELDS and v is not None}
-    )
+    """The strategy config of preset ``name`` with builder-level overrides applied.
+
+    ``cache_dir`` is shared with ``datasets``; unknown names raise ``ConfigError`` listing the valid fields.
+    """
+    fields = {k: v for k, v in overrides.items() if k not in _BUILDER_KWARGS or k == "cache_dir"}
+    return make_config(name, **{k: v for k, v in fields.items() if v is not None})
 
 
 class LongContextBuilder(datasets.ArrowBasedBuilder):
@@ -72,6 +79,10 @@ class LongContextBuilder(datasets.ArrowBasedBuilder):
         if name is None:
             raise ValueError(f"Pass config_name=...; valid names: {', '.join(preset_names())}.")
         self.resolved = resolve_config(str(name), kwargs)
+        # Fail on bad input now (an empty taxonomy selection, a missing topics file), not mid-generation.
+        validate = getattr(make_strategy(self.resolved), "validate", None)
+        if validate is not None:
+            validate()
         if kwargs.get("hash") is None:
             kwargs["hash"] = self.resolved.config_hash()
         kwargs.setdefault("dataset_name", DATASET_NAME)

@@ -14,7 +14,7 @@ app = typer.Typer(
 )
 
 # Each module exposes ``register(app)``. Order is the order of `--help`.
-_COMMAND_MODULES = ("corpus", "index", "generate", "serve", "push")
+_COMMAND_MODULES = ("corpus", "index", "topics", "generate", "serve", "push")
 
 
 def _register_all() -> None:

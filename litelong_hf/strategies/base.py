@@ -45,6 +45,10 @@ class Strategy(Protocol):
         """How many units of work (topics' categories, seed documents) the run has; shards slice them."""
         ...
 
+    def validate(self) -> None:
+        """Raise for bad input before any work starts (optional: the builder calls it when present)."""
+        ...
+
     def bundles(self, shard: int, num_shards: int, report: RunReport) -> Iterator[Bundle]:
         """The bundles of shard ``shard`` of ``num_shards``, deterministic for a given config."""
         ...

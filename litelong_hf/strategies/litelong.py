@@ -158,6 +158,14 @@ class LiteLongStrategy:
     def num_work_items(self) -> int:
         return len(self.entries)
 
+    def validate(self) -> None:
+        """Raise now for an empty taxonomy selection or a missing topics file."""
+        _ = self.entries
+        if self.config.topics_file and not Path(self.config.topics_file).is_file():
+            raise ConfigError(
+                f"topics_file {self.config.topics_file} does not exist; write it with `litelong-hf topics`."
+            )
+
     # -- resources, loaded once per process -------------------------------------------------------------
     def corpus(self) -> tuple[BM25Index, dict[str, Document]]:
         spec = self.config.corpus_config()
