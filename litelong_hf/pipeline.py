@@ -21,7 +21,14 @@ from .config import BaseConfig
 from .packing import RowPacker, summarize_leftovers
 from .report import RunReport
 from .resources import cache_root
-from .rows import PRETRAINING_SCHEMA, pretraining_row, pretraining_table, row_id
+from .rows import (
+    INSTRUCTION_SCHEMA,
+    PRETRAINING_SCHEMA,
+    instruction_table,
+    pretraining_row,
+    pretraining_table,
+    row_id,
+)
 from .strategies import make_strategy
 from .strategies.base import Strategy
 from .tokens import TokenCounter
@@ -88,6 +95,11 @@ def require_rows(report: RunReport) -> None:
     )
 
 
+def row_schema(config: BaseConfig) -> pa.Schema:
+    """The Arrow schema of the rows of ``config`` (instruction rows for hierarchical QA)."""
+    return INSTRUCTION_SCHEMA if config.strategy == "hierarchical" else PRETRAINING_SCHEMA
+
+
 def checkpoint_dir(config: BaseConfig) -> Path:
     root = Path(config.cache_dir) if config.cache_dir else cache_root()
     return root / "shards" / f"{config.name or config.strategy}-{config.config_hash()}"
@@ -137,14 +149,22 @@ def run_shard(config: BaseConfig, shard: int) -> tuple[Path, RunReport]:
     quota = shard_quota(config.num_rows, config.num_shards, shard)
     if quota == 0:
         report.save(report_path)
-        pq.write_table(PRETRAINING_SCHEMA.empty_table(), path)
+        pq.write_table(row_schema(config).empty_table(), path)
         return path, report
     strategy = make_strategy(config)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    instruction = getattr(strategy, "row_kind", "pretraining") == "instruction"
+    schema = INSTRUCTION_SCHEMA if instruction else PRETRAINING_SCHEMA
+    to_table = instruction_table if instruction else pretraining_table
+    rows = (
+        strategy.instruction_rows(shard, config.num_shards, report, quota)
+        if instruction
+        else shard_rows(strategy, shard, config.num_shards, report, quota)
+    )
     try:
-        with pq.ParquetWriter(tmp, PRETRAINING_SCHEMA, compression="zstd") as writer:
-            for row in shard_rows(strategy, shard, config.num_shards, report, quota):
-                writer.write_table(pretraining_table(row), row_group_size=1)
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            for row in rows:
+                writer.write_table(to_table(row), row_group_size=1)
         transcripts = report.extra.pop("transcripts", None)
         if transcripts is not None:
             lines = "".join(json.dumps(t, ensure_ascii=False) + "\n" for t in transcripts)
