@@ -21,55 +21,12 @@ from typing import Any
 import datasets
 
 from litelong_hf.report import RunReport
+from litelong_hf.rows import INSTRUCTION_FEATURES, PRETRAINING_FEATURES
 from litelong_hf.testing.hub_server import HubServer
+from litelong_hf.tokens import TokenCounter
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CLIENT = Path(__file__).with_name("_hub_client.py")
-
-PRETRAINING_FEATURES = datasets.Features(
-    {
-        "id": datasets.Value("string"),
-        "text": datasets.Value("string"),
-        "input_ids": datasets.List(datasets.Value("int32")),
-        "n_tokens": datasets.Value("int32"),
-        "piece_lengths": datasets.List(datasets.Value("int32")),
-        "sources": datasets.List(
-            {
-                "doc_id": datasets.Value("string"),
-                "role": datasets.Value("string"),
-                "n_tokens": datasets.Value("int32"),
-                "score": datasets.Value("float32"),
-            }
-        ),
-        "topic": {
-            "top": datasets.Value("string"),
-            "sub": datasets.Value("string"),
-            "title": datasets.Value("string"),
-        },
-        "tokenizer": datasets.Value("string"),
-        "strategy": datasets.Value("string"),
-        "config_hash": datasets.Value("string"),
-    }
-)
-
-INSTRUCTION_FEATURES = datasets.Features(
-    {
-        "id": datasets.Value("string"),
-        "messages": datasets.List({"role": datasets.Value("string"), "content": datasets.Value("string")}),
-        "n_tokens": datasets.Value("int32"),
-        "documents": datasets.List({"doc_id": datasets.Value("string"), "n_tokens": datasets.Value("int32")}),
-        "questions": datasets.List(
-            {
-                "level": datasets.Value("string"),
-                "kind": datasets.Value("string"),
-                "doc_index": datasets.Value("int32"),
-            }
-        ),
-        "tokenizer": datasets.Value("string"),
-        "strategy": datasets.Value("string"),
-        "config_hash": datasets.Value("string"),
-    }
-)
 
 _WORDS = [
     "star",
@@ -115,40 +72,8 @@ _WORDS = [
 ]
 
 
-class _Encoder:
-    """The Llama-3 tokenizer when its package is installed, else a deterministic word-level stand-in."""
-
-    def __init__(self) -> None:
-        self.name = "llama-3"
-        try:
-            from tokenizers import Tokenizer
-
-            from litelong_hf.resources import llama3_tokenizer_dir
-
-            self._tokenizer: Any = Tokenizer.from_file(str(llama3_tokenizer_dir() / "tokenizer.json"))
-        except Exception:  # the packaged tokenizer is optional for these tests
-            self._tokenizer = None
-            self.name = "test-words"
-
-    def encode(self, text: str) -> list[int]:
-        if self._tokenizer is not None:
-            return list(self._tokenizer.encode(text, add_special_tokens=False).ids)
-        return [_WORDS.index(w) if w in _WORDS else len(_WORDS) for w in text.split()]
-
-    def decode(self, ids: list[int]) -> str:
-        if self._tokenizer is not None:
-            return str(self._tokenizer.decode(ids))
-        return " ".join(_WORDS[i] if i < len(_WORDS) else "?" for i in ids)
-
-
-_ENCODER: _Encoder | None = None
-
-
-def _encoder() -> _Encoder:
-    global _ENCODER
-    if _ENCODER is None:
-        _ENCODER = _Encoder()
-    return _ENCODER
+def _encoder() -> TokenCounter:
+    return TokenCounter.get()
 
 
 def _document(rng: random.Random, n_words: int) -> str:
@@ -190,7 +115,7 @@ def pretraining_rows(
                 "topic": {"top": "SCIENCE", "sub": "Astronomy", "title": f"topic {index % 3}"}
                 if strategy == "litelong"
                 else None,
-                "tokenizer": enc.name,
+                "tokenizer": "llama-3",
                 "strategy": strategy,
                 "config_hash": f"hash{seed}",
             }
@@ -224,7 +149,7 @@ def instruction_rows(num_rows: int, seed: int) -> list[dict[str, Any]]:
                     for i, d in enumerate(docs)
                 ],
                 "questions": questions,
-                "tokenizer": enc.name,
+                "tokenizer": "llama-3",
                 "strategy": "hierarchical",
                 "config_hash": f"hier{seed}",
             }
