@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .tokens import TokenCounter
+from .tokens import TokenCache, TokenCounter
 
 CutPolicy = Literal["truncate", "drop_row"]
 
@@ -194,10 +194,18 @@ class Leftover:
 class RowPacker:
     """Tokenize pieces in batches and pack them into exact-length rows with provenance."""
 
-    def __init__(self, counter: TokenCounter, config: PackingConfig, *, batch_chars: int = 2_000_000) -> None:
+    def __init__(
+        self,
+        counter: TokenCounter,
+        config: PackingConfig,
+        *,
+        batch_chars: int = 1_000_000,
+        cache: TokenCache | None = None,
+    ) -> None:
         self.counter = counter
         self.config = config
         self.batch_chars = batch_chars
+        self.cache = cache or TokenCache(counter, max_tokens=0)
         self.sep_ids = np.asarray(counter.encode(config.separator), dtype=np.int32)
 
     def pack(self, pieces: Iterable[Piece], leftovers: list[Leftover] | None = None) -> Iterator[PackedRow]:
@@ -214,9 +222,9 @@ class RowPacker:
         pending: dict[int, tuple[Piece, np.ndarray]] = {}
         index = 0
         for batch in _batches(pieces, self.batch_chars):
-            encoded = self.counter.encode_batch([p.text for p in batch])
+            encoded = self.cache.encode_batch([p.text for p in batch])
             for piece, ids in zip(batch, encoded, strict=True):
-                pending[index] = (piece, np.asarray(ids, dtype=np.int32))
+                pending[index] = (piece, ids)
                 index += 1
                 yield from self._settle(planner.push(len(ids)), pending, leftovers)
         yield from self._settle(planner.finish(), pending, leftovers)

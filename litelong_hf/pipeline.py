@@ -31,7 +31,7 @@ from .rows import (
 )
 from .strategies import make_strategy
 from .strategies.base import Strategy
-from .tokens import TokenCounter
+from .tokens import TokenCache, TokenCounter
 
 
 def shard_rows(
@@ -40,11 +40,12 @@ def shard_rows(
     """Pretraining rows of one shard, in order; everything not used is counted in ``report``."""
     config = strategy.config
     counter = TokenCounter.get(config.tokenizer)
+    cache = TokenCache(counter)  # documents shared by several bundles are tokenized once per shard
     chash = config.config_hash()
     made_in_shard = 0
     for bundle in strategy.bundles(shard, num_shards, report):
         target = bundle.target_tokens or config.target_tokens
-        packer = RowPacker(counter, config.packing_config(target))
+        packer = RowPacker(counter, config.packing_config(target), cache=cache)
         leftovers: list[Any] = []
         made = 0
         for packed in packer.pack(bundle.pieces, leftovers):

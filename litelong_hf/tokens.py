@@ -18,10 +18,13 @@ import json
 import os
 import threading
 from collections.abc import Sequence
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
+
+import numpy as np
 
 from .resources import DEFAULT_TOKENIZER, llama3_tokenizer_dir
 
@@ -262,3 +265,48 @@ class TokenCounter:
 
     def __repr__(self) -> str:
         return f"TokenCounter(name={self.name!r}, backend={self.backend_name!r})"
+
+
+class TokenCache:
+    """Token ids of recently seen texts, bounded by a total number of tokens (least recently used out).
+
+    Retrieval strategies hand the same documents to many bundles (LiteLong topics overlap); this keeps
+    them from being tokenized again. Keys are the texts themselves: Python caches a string's hash, so a
+    lookup of a document already held in memory costs no rehashing.
+    """
+
+    def __init__(self, counter: TokenCounter, max_tokens: int = 50_000_000) -> None:
+        self.counter = counter
+        self.max_tokens = max_tokens
+        self._ids: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._size = 0
+        self.hits = 0
+        self.misses = 0
+
+    def encode_batch(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """int32 ids of every text, encoding only those not cached."""
+        found: list[np.ndarray | None] = []
+        for text in texts:
+            ids = self._ids.get(text)
+            if ids is not None:
+                self._ids.move_to_end(text)
+            found.append(ids)
+        missing = [i for i, ids in enumerate(found) if ids is None]
+        self.hits += len(texts) - len(missing)
+        self.misses += len(missing)
+        if missing:
+            encoded = self.counter.encode_batch([texts[i] for i in missing])
+            for i, ids in zip(missing, encoded, strict=True):
+                array = np.asarray(ids, dtype=np.int32)
+                found[i] = array
+                self._store(texts[i], array)
+        return [ids for ids in found if ids is not None]
+
+    def _store(self, text: str, ids: np.ndarray) -> None:
+        if len(ids) > self.max_tokens or text in self._ids:
+            return
+        self._ids[text] = ids
+        self._size += len(ids)
+        while self._size > self.max_tokens:
+            _, evicted = self._ids.popitem(last=False)
+            self._size -= len(evicted)

@@ -23,6 +23,7 @@ from ..index import BM25Index, Hit, get_or_build_index
 from ..llm import build_llms, run_sync
 from ..packing import Piece
 from ..report import RunReport
+from ..resources import cache_root
 from ..taxonomy import TaxonomyEntry, load_taxonomy, select_entries
 from ..tokens import TokenCounter
 from .base import Bundle, shard_slice
@@ -182,10 +183,22 @@ class LiteLongStrategy:
         return _CORPUS_CACHE[key]
 
     def mean_doc_tokens(self, docs: dict[str, Document]) -> float:
+        """Mean tokens per document on a seeded sample, computed once per corpus and tokenizer (cached)."""
+        spec = self.config.corpus_config()
+        key = hashlib.sha256(
+            f"{spec.fingerprint()}|{self.config.tokenizer}|{self.config.seed}".encode()
+        ).hexdigest()
+        root = Path(self.config.cache_dir) if self.config.cache_dir else cache_root()
+        path = root / "corpus-stats" / f"{key[:16]}.json"
+        if path.is_file():
+            return float(json.loads(path.read_text())["mean_doc_tokens"])
         ids = sorted(docs)
         sample = random.Random(self.config.seed).sample(ids, min(2000, len(ids)))
         counts = TokenCounter.get(self.config.tokenizer).count_batch([docs[i].text for i in sample])
-        return sum(counts) / max(1, len(counts))
+        mean = sum(counts) / max(1, len(counts))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"mean_doc_tokens": mean, "sample": len(counts)}))
+        return mean
 
     # -- topics ----------------------------------------------------------------------------------------
     def debate(self, entries: Sequence[TaxonomyEntry], report: RunReport) -> list[Transcript]:
