@@ -89,3 +89,19 @@ def test_non_llama_tokenizer_json_runs_on_tokenizers(tmp_path) -> None:
     counter = TokenCounter(str(tmp_path / "tokenizer.json"))
     assert counter.backend_name == "tokenizers"
     assert counter.encode("hello world again") == [1, 2, 0]
+
+
+def test_token_cache_reuses_and_evicts() -> None:
+    from litelong_hf.tokens import TokenCache
+
+    counter = TokenCounter.get()
+    cache = TokenCache(counter, max_tokens=8)
+    first = cache.encode_batch(["one two three", "four five"])
+    assert [a.tolist() for a in first] == [counter.encode("one two three"), counter.encode("four five")]
+    assert (cache.hits, cache.misses) == (0, 2)
+    again = cache.encode_batch(["four five", "one two three"])
+    assert [a.tolist() for a in again] == [counter.encode("four five"), counter.encode("one two three")]
+    assert (cache.hits, cache.misses) == (2, 2)
+    cache.encode_batch(["six seven eight nine ten"])  # 5 more tokens: the least recently used goes
+    assert cache.encode_batch(["four five"])[0].tolist() == counter.encode("four five")
+    assert cache.misses == 4  # "four five" was evicted and encoded again
