@@ -287,17 +287,17 @@ class TokenCache:
         """int32 ids of every text, encoding only those not cached."""
         found: list[np.ndarray | None] = []
         for text in texts:
-            ids = self._ids.get(text)
-            if ids is not None:
+            cached = self._ids.get(text)
+            if cached is not None:
                 self._ids.move_to_end(text)
-            found.append(ids)
+            found.append(cached)
         missing = [i for i, ids in enumerate(found) if ids is None]
         self.hits += len(texts) - len(missing)
         self.misses += len(missing)
         if missing:
             encoded = self.counter.encode_batch([texts[i] for i in missing])
-            for i, ids in zip(missing, encoded, strict=True):
-                array = np.asarray(ids, dtype=np.int32)
+            for i, new_ids in zip(missing, encoded, strict=True):
+                array = np.asarray(new_ids, dtype=np.int32)
                 found[i] = array
                 self._store(texts[i], array)
         return [ids for ids in found if ids is not None]
