@@ -196,4 +196,9 @@ def merged_report(config: BaseConfig) -> RunReport:
         else:
             total.skip("shard", "not completed")
     total.extra.setdefault("config", json.loads(json.dumps(config.to_dict(), default=str)))
+    if "hardness" in total.extra:
+        # Shard reports carry their own summary; the run's comes from the added-up counters.
+        from .strategies.nextlong import hardness_summary
+
+        total.extra["hardness"] = hardness_summary(total.stats)
     return total

@@ -1,0 +1,136 @@
+"""LiteLong + NExtLong (``litelong-nextlong-128k``, the LiteLong paper's best: 63.04 HELMET+RULER).
+
+LiteLong's debate and BM25 retrieval first; then, per kept topic, the first ``rows_per_topic`` retrieved
+documents (in the topic's seeded order) become NExtLong meta-documents whose hard negatives are mined only
+among chunks of the documents retrieved for that topic, not the whole corpus (METHODS.md, end of §2). Rows
+carry the topic path and NExtLong provenance (``meta`` / ``negative`` chunk ids with BM25 scores).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from ..config import BaseConfig, ConfigError
+from ..report import RunReport
+from .base import Bundle, shard_slice
+from .chunking import SPLIT_MODES
+from .litelong import LiteLongConfig, LiteLongStrategy, hits_needed, order_documents, seed_for
+from .negatives import SeedRequest, Shortfall
+from .nextlong import NExtLongConfig, NExtLongStrategy, _tally_hardness, hardness_summary
+
+STRATEGY = "litelong-nextlong"
+
+
+@dataclass
+class LiteLongNExtLongConfig(LiteLongConfig):
+    """LiteLong topics and retrieval, then NExtLong rows whose negatives come from each topic's documents."""
+
+    strategy: str = STRATEGY
+    """Always ``litelong-nextlong``."""
+    chunk_chars: int = 2048
+    """Largest meta-chunk / negative chunk in characters (NExtLong's grouping of lines)."""
+    split_long_lines: str = "sentences"
+    """``sentences`` cuts lines longer than ``chunk_chars`` at sentence ends; ``none`` keeps them whole."""
+    overfetch: float = 1.5
+    """Negatives fetched per meta-chunk as a multiple of k (room for duplicates and reuse)."""
+    search_batch: int = 256
+    """Meta-chunk queries per BM25 call."""
+    bm25_backend: str = "numpy"
+    """bm25s top-k backend for mining: ``numpy`` or ``numba``."""
+    label_field: str | None = "source"
+    """Document metadata used as a label in the hardness report (``None``: none)."""
+    hardness_samples: int = 8
+    """Random chunks scored per meta-chunk as the hardness baseline (0: none)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.strategy != STRATEGY:
+            raise ConfigError(f"LiteLongNExtLongConfig needs strategy {STRATEGY!r}, got {self.strategy!r}.")
+        if self.split_long_lines not in SPLIT_MODES:
+            raise ConfigError(
+                f"split_long_lines must be one of {list(SPLIT_MODES)}, got {self.split_long_lines!r}."
+            )
+        if self.cut_policy != "truncate":
+            raise ConfigError(
+                "litelong-nextlong fills rows by cutting the last piece: set cut_policy='truncate'."
+            )
+
+    def nextlong_config(self) -> NExtLongConfig:
+        """The NExtLong settings of this run (same corpus, tokenizer, chunking and cache)."""
+        shared = {
+            f: getattr(self, f) for f in NExtLongConfig.__dataclass_fields__ if f in self.__dataclass_fields__
+        }
+        shared["strategy"] = "nextlong"
+        return NExtLongConfig(**shared)
+
+
+class LiteLongNExtLongStrategy(LiteLongStrategy):
+    """Topic bundles of LiteLong turned into NExtLong seeds mined within the topic's documents."""
+
+    name: ClassVar[str] = STRATEGY
+
+    def __init__(self, config: BaseConfig) -> None:
+        if not isinstance(config, LiteLongNExtLongConfig):
+            raise TypeError("LiteLongNExtLongStrategy needs a LiteLongNExtLongConfig")
+        super().__init__(config)
+        self.combined: LiteLongNExtLongConfig = config
+        self.nextlong = NExtLongStrategy(config.nextlong_config())
+
+    def bundles(self, shard: int, num_shards: int, report: RunReport) -> Iterator[Bundle]:
+        c = self.combined
+        entries = [self.entries[i] for i in shard_slice(len(self.entries), shard, num_shards)]
+        topics = self.topics_for(entries, report) if entries else []
+        if not topics:
+            return
+        index, docs = self.corpus()
+        resources = self.nextlong.resources()
+        miner = self.nextlong.miner(resources)
+        # A topic's documents must hold the negatives of its rows: retrieve as LiteLong would for its rows.
+        k = hits_needed(
+            c.rows_per_topic, c.target_tokens, self.mean_doc_tokens(docs), c.hits_factor, c.max_hits
+        )
+        results = index.search([t.title for t in topics], k=k, require_all_terms=c.require_all_terms)
+        texts = {doc_id: d.text for doc_id, d in docs.items()}
+        for topic, hits in zip(topics, results, strict=True):
+            if not hits:
+                report.skip("topic", "zero BM25 hits")
+                continue
+            report.count("documents_retrieved", len(hits))
+            ordered = order_documents(
+                hits, texts, c.order, seed_for(c.seed, topic.top, topic.sub, topic.title)
+            )
+            topic_docs = [h.doc_id for h in ordered]
+            seeds = [SeedRequest(doc_id, c.target_tokens) for doc_id in topic_docs[: c.rows_per_topic]]
+            made = 0
+            for position, result in enumerate(miner.mine(seeds, pool_doc_ids=topic_docs)):
+                if isinstance(result, Shortfall):
+                    report.skip("seed", result.reason)
+                    continue
+                rng = np.random.default_rng((c.seed, seed_for(topic.title) % 2**32, position))
+                _tally_hardness(result, resources.pool, resources.retriever, c.hardness_samples, rng, report)
+                report.count("nextlong_negatives", result.n_negatives)
+                made += 1
+                yield Bundle(
+                    key=f"{topic.title} / {result.doc_id}",
+                    pieces=result.pieces(resources.pool),
+                    kind="seed",
+                    topic=topic.path(),
+                    max_rows=1,
+                    target_tokens=result.target_tokens,
+                )
+            if made == 0:
+                report.skip("topic", "no seed of the topic could be filled from the topic's documents")
+        report.extra["hardness"] = hardness_summary(report.stats)
+
+
+def _register() -> None:
+    from . import register
+
+    register(STRATEGY, LiteLongNExtLongConfig, LiteLongNExtLongStrategy)
+
+
+_register()

@@ -1,0 +1,364 @@
+"""NExtLong (METHODS.md §2): each corpus document, chunked, interleaved with its hardest BM25 negatives.
+
+For every seed document (in a seeded order) the strategy yields one bundle whose pieces fill exactly one
+row: each meta-chunk at the head of its group, followed by the most similar chunks of *other* documents,
+groups in the meta-chunks' original order. Pieces carry provenance (``role`` = ``meta`` / ``negative``,
+``doc_id`` = chunk id ``"{doc_id}#c{index:04d}"``, ``score`` = BM25 score).
+
+Heavy resources (the corpus, its chunk pool with token counts, the memory-mapped chunk index) load once per
+process and are shared by every strategy object with the same corpus and chunking.
+
+Example::
+
+    config = make_config("nextlong-128k", max_documents=500, num_rows=2)
+    path, report = run_shard(config, 0)
+    report.extra["hardness"]   # mean BM25 of chosen negatives vs random chunks, same-outlet share
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..config import BaseConfig, ConfigError
+from ..corpus import CorpusConfig, load_documents
+from ..index import IndexConfig
+from ..report import RunReport
+from ..tokens import TokenCounter
+from . import register
+from .base import Bundle, shard_slice
+from .chunking import SPLIT_MODES
+from .negatives import (
+    BM25ChunkRetriever,
+    ChunkPool,
+    MinedRow,
+    NegativeMiner,
+    SeedRequest,
+    Shortfall,
+    describe,
+    hardness_sample,
+)
+
+STRATEGY = "nextlong"
+_SCORE_SCALE = 1_000_000  # scores are summed as integers (micro-units) so shard reports add up exactly
+_WINDOW_TOKENS = 16 * 1024 * 1024  # plan at most ~this many row tokens ahead of the packer
+
+
+@dataclass
+class NExtLongConfig(BaseConfig):
+    """NExtLong: meta-documents chunked and interleaved with hard negatives mined by BM25."""
+
+    strategy: str = STRATEGY
+    """Always ``nextlong``."""
+    chunk_chars: int = 2048
+    """Largest chunk in characters: consecutive lines are grouped while the group stays within this
+    (the paper's best; 1,024 is slightly better at 128K only)."""
+    split_long_lines: str = "sentences"
+    """What to do with a line longer than ``chunk_chars``: ``sentences`` cuts it after sentence ends (and
+    an over-long sentence after whitespace) before grouping; ``none`` keeps it as one chunk (METHODS.md's
+    literal rule, which makes every document of a corpus without line breaks a single chunk). Text whose
+    lines all fit gives the same chunks either way."""
+    overfetch: float = 1.5
+    """Hits fetched per meta-chunk, as a multiple of k (plus 8): room for duplicates and chunks already
+    used in the row. A seed whose hits run out is searched again with 4x as many."""
+    search_batch: int = 256
+    """Meta-chunk queries per BM25 call (many seeds are searched together)."""
+    bm25_backend: str = "numpy"
+    """bm25s top-k backend for mining: ``numpy`` (no JIT) or ``numba`` (faster on large corpora after a
+    ~5 s compile per process)."""
+    label_field: str | None = "source"
+    """Document metadata field used as a topic label in the hardness report (``source``: the outlet of
+    the demo articles); ``None`` or a missing field: no label statistics."""
+    hardness_samples: int = 8
+    """Random chunks scored per meta-chunk as the baseline of the hardness report (0: no baseline)."""
+    mix_short_ratio: int = 0
+    """Mixed-length recipe: after every long row, this many rows of ``mix_short_tokens`` (the 512K recipe
+    uses 2, i.e. 1:2); 0 makes every row ``target_tokens`` long."""
+    mix_short_tokens: int = 65_536
+    """Length of the short rows of the mixed recipe."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.strategy != STRATEGY:
+            raise ConfigError(f"NExtLongConfig needs strategy 'nextlong', got {self.strategy!r}.")
+        if self.chunk_chars <= 0:
+            raise ConfigError(f"chunk_chars must be positive, got {self.chunk_chars}.")
+        if self.split_long_lines not in SPLIT_MODES:
+            raise ConfigError(
+                f"split_long_lines must be one of {list(SPLIT_MODES)}, got {self.split_long_lines!r}."
+            )
+        if self.overfetch < 1:
+            raise ConfigError(f"overfetch must be >= 1, got {self.overfetch}.")
+        if self.search_batch <= 0:
+            raise ConfigError(f"search_batch must be positive, got {self.search_batch}.")
+        if self.bm25_backend not in ("numpy", "numba"):
+            raise ConfigError(f"bm25_backend must be 'numpy' or 'numba', got {self.bm25_backend!r}.")
+        if self.hardness_samples < 0:
+            raise ConfigError(f"hardness_samples must be >= 0, got {self.hardness_samples}.")
+        if self.mix_short_ratio < 0:
+            raise ConfigError(f"mix_short_ratio must be >= 0, got {self.mix_short_ratio}.")
+        if self.mix_short_tokens <= 0:
+            raise ConfigError(f"mix_short_tokens must be positive, got {self.mix_short_tokens}.")
+        if self.cut_policy != "truncate":
+            raise ConfigError(
+                "nextlong fills rows to exactly target_tokens by cutting the last piece: set cut_policy='truncate'."
+            )
+
+    def target_for(self, position: int) -> int:
+        """Row length of the seed at ``position`` of the seeded order (mixed recipe: long, short x ratio)."""
+        if self.mix_short_ratio and position % (1 + self.mix_short_ratio):
+            return self.mix_short_tokens
+        return self.target_tokens
+
+
+# --------------------------------------------------------------------------------------------------------
+# Per-process resources
+
+
+@dataclass
+class NExtLongResources:
+    """The chunk pool, its retriever and the load report of the corpus, shared within a process."""
+
+    pool: ChunkPool
+    retriever: BM25ChunkRetriever
+    corpus_report: RunReport
+
+
+_RESOURCES: dict[tuple[Any, ...], NExtLongResources] = {}
+_MAX_CACHED_RESOURCES = 4
+_LOCK = threading.Lock()
+
+
+def chunk_index_key(corpus: CorpusConfig, chunk_chars: int, split_long_lines: str) -> str:
+    """Cache key of the chunk index of a corpus snapshot and chunking (the index config is appended)."""
+    return f"nextlong-chunks-{corpus.fingerprint()}-c{chunk_chars}-{split_long_lines}"
+
+
+def load_resources(config: NExtLongConfig) -> NExtLongResources:
+    """Load (once per process) the corpus, chunk pool and memory-mapped chunk index of ``config``."""
+    corpus = config.corpus_config()
+    index_config = mining_index_config(config)
+    key = (
+        corpus.fingerprint(),
+        config.chunk_chars,
+        config.split_long_lines,
+        config.label_field,
+        TokenCounter.get(config.tokenizer).name,
+        index_config.fingerprint(),
+        config.bm25_backend,
+        config.cache_dir,
+    )
+    with _LOCK:
+        if key not in _RESOURCES:
+            corpus_report = RunReport()
+            documents = load_documents(corpus, corpus_report)
+            pool = ChunkPool.from_documents(
+                documents,
+                TokenCounter.get(config.tokenizer),
+                chunk_chars=config.chunk_chars,
+                split_long_lines=config.split_long_lines,
+                label_field=config.label_field,
+                show_progress=True,
+            )
+            retriever = BM25ChunkRetriever.cached(
+                chunk_index_key(corpus, config.chunk_chars, config.split_long_lines),
+                pool,
+                index_config,
+                cache_dir=config.cache_dir,
+                backend=config.bm25_backend,
+            )
+            while len(_RESOURCES) >= _MAX_CACHED_RESOURCES:
+                _RESOURCES.pop(next(iter(_RESOURCES)))  # the oldest: a long-lived process switched corpora
+            _RESOURCES[key] = NExtLongResources(pool, retriever, corpus_report)
+        return _RESOURCES[key]
+
+
+def mining_index_config(config: BaseConfig) -> IndexConfig:
+    """The BM25 settings of the chunk index (the backend is chosen per search, not stored)."""
+    return replace(config.index_config(), backend="numpy")
+
+
+def seed_order(n_documents: int, seed: int) -> list[int]:
+    """The seeded order in which documents become meta-documents (pure)."""
+    return [int(i) for i in np.random.default_rng(seed).permutation(n_documents)]
+
+
+# --------------------------------------------------------------------------------------------------------
+# Hardness report
+
+HARDNESS_STATS = (  # the integer counters in report.stats that hardness_summary reads
+    "nextlong_negative_score_e6",
+    "nextlong_negatives_scored",
+    "nextlong_random_score_e6",
+    "nextlong_random_scored",
+    "nextlong_negatives_same_label",
+    "nextlong_negatives_labelled",
+    "nextlong_random_same_label",
+    "nextlong_random_labelled",
+)
+
+
+def hardness_summary(stats: Mapping[str, float]) -> dict[str, Any]:
+    """``report.extra["hardness"]`` from the (mergeable) counters in ``report.stats``.
+
+    ``negative_mean_score`` vs ``random_mean_score``: mean BM25 score, against the meta-chunk as query, of
+    the chosen negatives and of random chunks of other documents. ``same_label_share`` vs
+    ``random_same_label_share``: share of negatives (random chunks) whose document has the meta-document's
+    label (``label_field``). After merging shard reports, call this again on the merged stats.
+    """
+
+    def ratio(num: str, den: str, scale: float = 1.0) -> float | None:
+        d = stats.get(den, 0)
+        return round(stats.get(num, 0) / scale / d, 4) if d else None
+
+    negative = ratio("nextlong_negative_score_e6", "nextlong_negatives_scored", _SCORE_SCALE)
+    random = ratio("nextlong_random_score_e6", "nextlong_random_scored", _SCORE_SCALE)
+    return {
+        "negative_mean_score": negative,
+        "random_mean_score": random,
+        "score_ratio": round(negative / random, 3) if negative is not None and random else None,
+        "negatives_scored": int(stats.get("nextlong_negatives_scored", 0)),
+        "random_scored": int(stats.get("nextlong_random_scored", 0)),
+        "same_label_share": ratio("nextlong_negatives_same_label", "nextlong_negatives_labelled"),
+        "random_same_label_share": ratio("nextlong_random_same_label", "nextlong_random_labelled"),
+    }
+
+
+def _tally_hardness(
+    row: MinedRow,
+    pool: ChunkPool,
+    retriever: BM25ChunkRetriever,
+    samples: int,
+    rng: np.random.Generator,
+    report: RunReport,
+) -> None:
+    label = pool.labels.get(row.doc_id)
+    negative_score = 0.0
+    n_negatives = 0
+    same = labelled = 0
+    for group in row.groups:
+        for hit in group.negatives:
+            negative_score += hit.score
+            n_negatives += 1
+            other = pool.label_of_chunk(pool.positions[hit.doc_id])
+            if label is not None and other is not None:
+                labelled += 1
+                same += other == label
+    report.count("nextlong_negative_score_e6", round(negative_score * _SCORE_SCALE))
+    report.count("nextlong_negatives_scored", n_negatives)
+    report.count("nextlong_negatives_same_label", same)
+    report.count("nextlong_negatives_labelled", labelled)
+    if samples <= 0:
+        return
+    drawn = [hardness_sample(pool, row.doc_id, samples, rng) for _ in row.groups]
+    scores = retriever.score(
+        [pool.texts[g.meta] for g in row.groups], [[pool.chunk_ids[p] for p in draw] for draw in drawn]
+    )
+    report.count("nextlong_random_score_e6", round(sum(map(sum, scores)) * _SCORE_SCALE))
+    report.count("nextlong_random_scored", sum(map(len, scores)))
+    if label is not None:
+        others = [pool.label_of_chunk(p) for draw in drawn for p in draw]
+        report.count("nextlong_random_same_label", sum(o == label for o in others))
+        report.count("nextlong_random_labelled", sum(o is not None for o in others))
+
+
+# --------------------------------------------------------------------------------------------------------
+# The strategy
+
+
+class NExtLongStrategy:
+    """Seeds (corpus documents in a seeded order) -> one bundle each, with exactly one row of pieces."""
+
+    name: ClassVar[str] = STRATEGY
+
+    def __init__(self, config: BaseConfig) -> None:
+        if not isinstance(config, NExtLongConfig):
+            raise ConfigError(f"NExtLongStrategy needs a NExtLongConfig, got {type(config).__name__}.")
+        self.config: NExtLongConfig = config
+
+    def resources(self) -> NExtLongResources:
+        return load_resources(self.config)
+
+    def num_work_items(self) -> int:
+        """Seed documents of the corpus (every accepted document is a potential meta-document)."""
+        return len(self.resources().pool.doc_order)
+
+    def miner(self, resources: NExtLongResources | None = None) -> NegativeMiner:
+        resources = resources or self.resources()
+        sep_tokens = len(TokenCounter.get(self.config.tokenizer).encode(self.config.separator))
+        return NegativeMiner(
+            resources.pool,
+            resources.retriever,
+            sep_tokens=sep_tokens,
+            overfetch=self.config.overfetch,
+            search_batch=self.config.search_batch,
+        )
+
+    def bundles(self, shard: int, num_shards: int, report: RunReport) -> Iterator[Bundle]:
+        """One bundle (``kind="seed"``, ``max_rows=1``) per seed of the shard that can fill its row.
+
+        Seeds that cannot are counted in ``report.skipped["seed"]`` with the reason. Raises
+        :class:`~litelong_hf.strategies.negatives.CorpusTooSmallError` when the whole corpus cannot fill
+        one row.
+        """
+        config = self.config
+        resources = self.resources()
+        pool = resources.pool
+        miner = self.miner(resources)
+        miner.check_pool(config.target_tokens)
+        if config.mix_short_ratio:
+            miner.check_pool(config.mix_short_tokens)
+        if shard == 0:
+            report.merge(resources.corpus_report)  # corpus skips belong to the run once, not per shard
+        order = seed_order(len(pool.doc_order), config.seed)
+        positions = list(shard_slice(len(order), shard, num_shards))
+        for window in _windows(positions, order, pool, config):
+            requests = [SeedRequest(pool.doc_order[order[i]], config.target_for(i)) for i in window]
+            for position, result in zip(window, miner.mine(requests), strict=True):
+                if isinstance(result, Shortfall):
+                    report.skip("seed", result.reason)
+                    continue
+                yield self._bundle(result, position, resources, report)
+
+    def _bundle(
+        self, row: MinedRow, position: int, resources: NExtLongResources, report: RunReport
+    ) -> Bundle:
+        rng = np.random.default_rng((self.config.seed, position))
+        _tally_hardness(row, resources.pool, resources.retriever, self.config.hardness_samples, rng, report)
+        report.count("nextlong_seeds_mined")
+        report.count("nextlong_k_sum", row.k)
+        report.count("nextlong_meta_chunks", len(row.groups))
+        report.count("nextlong_negatives", row.n_negatives)
+        report.extra["hardness"] = hardness_summary(report.stats)
+        return Bundle(
+            key=row.doc_id,
+            pieces=row.pieces(resources.pool),
+            kind="seed",
+            max_rows=1,
+            target_tokens=row.target_tokens,
+            extra=describe(row),
+        )
+
+
+def _windows(
+    positions: Sequence[int], order: Sequence[int], pool: ChunkPool, config: NExtLongConfig
+) -> Iterator[list[int]]:
+    """Consecutive seed positions searched together: ~search_batch queries, bounded planned tokens."""
+    window: list[int] = []
+    queries = tokens = 0
+    for i in positions:
+        window.append(i)
+        queries += len(pool.chunk_range(pool.doc_order[order[i]]))
+        tokens += config.target_for(i)
+        if queries >= config.search_batch or tokens >= _WINDOW_TOKENS:
+            yield window
+            window, queries, tokens = [], 0, 0
+    if window:
+        yield window
+
+
+register(STRATEGY, NExtLongConfig, NExtLongStrategy)
