@@ -17,8 +17,8 @@ import base64
 import json
 import os
 import threading
-from collections.abc import Sequence
 from collections import OrderedDict
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache, cached_property
 from pathlib import Path

@@ -184,7 +184,7 @@ def test_zero_hit_topic_is_skipped_with_reason(tmp_path: Path) -> None:
 
 
 def test_bad_inputs_name_the_fix(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="Valid config names: .*litelong-128k"):
+    with pytest.raises(ConfigError, match=r"Valid config names: .*litelong-128k"):
         litelong_hf.load("litelong-100k")
     with pytest.raises(ConfigError, match="Unknown field"):
         litelong_hf.load("litelong-128k", rows_per_topc=2)
