@@ -149,7 +149,9 @@ def test_litelong_against_a_real_llama_cpp_server(tmp_path: Path) -> None:
         )
     assert len(ds) >= 1
     assert all(len(ids) == 65_536 for ids in ds["input_ids"])
-    config = make_config("litelong-64k", endpoint=url, cache_dir=str(tmp_path), **{**SMALL, "max_subcategories": 2})
+    config = make_config(
+        "litelong-64k", endpoint=url, cache_dir=str(tmp_path), **{**SMALL, "max_subcategories": 2}
+    )
     report = merged_report(config)
     assert report.llm["requests"] >= 5
     assert not any(model.startswith("embedded/") for model in report.extra["models"].values())
