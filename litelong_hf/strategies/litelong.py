@@ -104,6 +104,16 @@ class Topic:
         return {"top": self.top, "sub": self.sub, "title": self.title}
 
 
+def add_llm_stats(report: RunReport, llms: dict[str, Any]) -> None:
+    """Add the counters of each distinct LLM (requests sent, cache hits, retries, failures, unparseable
+    answers, tokens in/out) to ``report.llm``; ``requests`` counts requests actually sent."""
+    for llm in {id(x): x for x in llms.values()}.values():
+        for key, value in llm.stats().items():
+            if isinstance(value, int | float):
+                name = "requests" if key == "requests_sent" else key
+                report.llm[name] = report.llm.get(name, 0) + value
+
+
 def seed_for(*parts: object) -> int:
     """A stable 64-bit seed from any values (no Python ``hash()``, which is salted per process)."""
     return int.from_bytes(hashlib.sha256(json.dumps(parts, default=str).encode()).digest()[:8], "big")
@@ -239,11 +249,10 @@ class LiteLongStrategy:
             report.count("topics_rejected", len(t.rejected))
             report.count("topics_kept", len(t.kept))
             report.count("llm_unparseable_answers", len(t.unparseable))
-            for name in ("requests", "cache_hits", "tokens_in", "tokens_out"):
-                report.llm[name] = report.llm.get(name, 0) + getattr(t, name)
             if not t.kept:
                 reason = "debate kept no topics" + (" (unparseable LLM answers)" if t.unparseable else "")
                 report.skip("category", reason)
+        add_llm_stats(report, llms)
         report.extra.setdefault("models", {role: llm.model_id for role, llm in llms.items()})
         report.extra.setdefault("prompt_versions", {"litelong": f"{prompts.version}@{prompts.sha}"})
         return transcripts
@@ -282,13 +291,13 @@ class LiteLongStrategy:
             for k in t.kept
         ]
 
-    # -- bundles ---------------------------------------------------------------------------------------
-    def bundles(self, shard: int, num_shards: int, report: RunReport) -> Iterator[Bundle]:
+    # -- retrieval and bundles --------------------------------------------------------------------------
+    def retrieved(self, shard: int, num_shards: int, report: RunReport) -> Iterator[tuple[Topic, list[Hit]]]:
+        """Each kept topic of the shard with its documents: retrieved in one batched BM25 search,
+        content-deduplicated and in the topic's seeded order. Topics without hits are counted, not yielded."""
         c = self.config
         entries = [self.entries[i] for i in shard_slice(len(self.entries), shard, num_shards)]
-        if not entries:
-            return
-        topics = self.topics_for(entries, report)
+        topics = self.topics_for(entries, report) if entries else []
         if not topics:
             return
         index, docs = self.corpus()
@@ -303,15 +312,20 @@ class LiteLongStrategy:
                 report.skip("topic", "zero BM25 hits")
                 continue
             report.count("documents_retrieved", len(hits))
-            ordered = order_documents(
-                hits, texts, c.order, seed_for(c.seed, topic.top, topic.sub, topic.title)
+            yield (
+                topic,
+                order_documents(hits, texts, c.order, seed_for(c.seed, topic.top, topic.sub, topic.title)),
             )
+
+    def bundles(self, shard: int, num_shards: int, report: RunReport) -> Iterator[Bundle]:
+        _, docs = self.corpus()
+        for topic, ordered in self.retrieved(shard, num_shards, report):
             yield Bundle(
                 key=topic.title,
                 pieces=(Piece(docs[h.doc_id].text, h.doc_id, "retrieved", h.score) for h in ordered),
                 kind="topic",
                 topic=topic.path(),
-                max_rows=c.rows_per_topic,
+                max_rows=self.config.rows_per_topic,
             )
 
 

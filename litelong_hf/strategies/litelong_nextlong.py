@@ -16,9 +16,9 @@ import numpy as np
 
 from ..config import BaseConfig, ConfigError
 from ..report import RunReport
-from .base import Bundle, shard_slice
+from .base import Bundle
 from .chunking import SPLIT_MODES
-from .litelong import LiteLongConfig, LiteLongStrategy, hits_needed, order_documents, seed_for
+from .litelong import LiteLongConfig, LiteLongStrategy, seed_for
 from .negatives import SeedRequest, Shortfall
 from .nextlong import NExtLongConfig, NExtLongStrategy, _tally_hardness, hardness_summary
 
@@ -82,27 +82,10 @@ class LiteLongNExtLongStrategy(LiteLongStrategy):
 
     def bundles(self, shard: int, num_shards: int, report: RunReport) -> Iterator[Bundle]:
         c = self.combined
-        entries = [self.entries[i] for i in shard_slice(len(self.entries), shard, num_shards)]
-        topics = self.topics_for(entries, report) if entries else []
-        if not topics:
-            return
-        index, docs = self.corpus()
         resources = self.nextlong.resources()
         miner = self.nextlong.miner(resources)
-        # A topic's documents must hold the negatives of its rows: retrieve as LiteLong would for its rows.
-        k = hits_needed(
-            c.rows_per_topic, c.target_tokens, self.mean_doc_tokens(docs), c.hits_factor, c.max_hits
-        )
-        results = index.search([t.title for t in topics], k=k, require_all_terms=c.require_all_terms)
-        texts = {doc_id: d.text for doc_id, d in docs.items()}
-        for topic, hits in zip(topics, results, strict=True):
-            if not hits:
-                report.skip("topic", "zero BM25 hits")
-                continue
-            report.count("documents_retrieved", len(hits))
-            ordered = order_documents(
-                hits, texts, c.order, seed_for(c.seed, topic.top, topic.sub, topic.title)
-            )
+        # A topic's retrieved documents (as many as LiteLong's rows would use) hold its rows' negatives.
+        for topic, ordered in self.retrieved(shard, num_shards, report):
             topic_docs = [h.doc_id for h in ordered]
             seeds = [SeedRequest(doc_id, c.target_tokens) for doc_id in topic_docs[: c.rows_per_topic]]
             made = 0

@@ -1,0 +1,550 @@
+"""The endpoint backend: any OpenAI-compatible / TGI Messages server through ``huggingface_hub``'s client.
+
+Requests go through ``AsyncInferenceClient.chat_completion``, with retries, backoff and a concurrency
+bound added here (the client has none). Servers disagree on how a JSON schema is sent (the *dialect*):
+
+=========  ===============================================================  =========================
+dialect    what is sent                                                     how
+=========  ===============================================================  =========================
+tgi        ``response_format={"type": "json", "value": SCHEMA}``            client
+llamacpp   ``response_format={"type": "json_object", "schema": SCHEMA}``    client
+vllm       ``structured_outputs={"json": SCHEMA}`` (vLLM's own field)       client, ``extra_body``
+openai     ``response_format={"type": "json_schema", "json_schema": ...}``  plain ``httpx2`` POST
+=========  ===============================================================  =========================
+
+Why the ``openai`` dialect bypasses the client: ``huggingface_hub`` rewrites an OpenAI ``json_schema``
+response format into TGI's form before sending it (see ENVIRONMENT.md), which OpenAI and most other servers
+reject or ignore, and the client offers no way to send the body unchanged. For that one case we POST the
+same body to the same ``/v1/chat/completions`` URL with ``httpx2`` (the HTTP library the client itself uses),
+and classify errors the same way. Requests without a schema always go through the client.
+
+``dialect="auto"`` probes the server once: TGI answers ``GET /info``; ``GET /v1/models`` says
+``owned_by: "vllm"`` on vLLM and ``"me"`` / ``"llamacpp"`` on llama-cpp-python / llama.cpp's server;
+anything else is treated as OpenAI-compatible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any, NoReturn, cast
+from urllib.parse import urlsplit
+
+import httpx2
+from huggingface_hub import AsyncInferenceClient
+from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+from litelong_hf.llm.backoff import RETRYABLE_STATUS, is_context_length_error, parse_retry_after, retry_delay
+from litelong_hf.llm.base import ChatLLM, ChatRequest, RawCompletion
+from litelong_hf.llm.cache import RequestCache
+from litelong_hf.llm.config import DEFAULT_CONCURRENCY, Dialect, LLMConfig, Secret
+from litelong_hf.llm.dialects import (
+    ServerInfo,
+    chat_completions_url,
+    classify_server,
+    schema_fields,
+    server_root,
+    with_llamacpp_props,
+)
+from litelong_hf.llm.errors import (
+    AuthError,
+    BadRequestError,
+    ContextLengthExceeded,
+    EndpointError,
+    EndpointNotFoundError,
+    LLMConfigError,
+    RetriesExhaustedError,
+    UnreachableEndpointError,
+    public_url,
+    redact,
+)
+
+logger = logging.getLogger("litelong_hf.llm")
+
+LLAMACPP_DEFAULT_CONCURRENCY = 2
+"""A llama.cpp server generates one answer at a time; one request queued behind it hides the round trip,
+more would only wait in the server's queue and eat into ``timeout_s``."""
+
+_EXCERPT_CHARS = 300
+
+
+@dataclass
+class _LoopState:
+    """Network objects bound to one event loop (httpx connections cannot be shared across loops)."""
+
+    client: AsyncInferenceClient
+    http: httpx2.AsyncClient | None
+    semaphore: asyncio.Semaphore
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """One failed attempt, classified."""
+
+    kind: str  # retry | context | auth | not_found | bad_request | config
+    detail: str
+    status: int | None = None
+    retry_after: float | None = None
+    connect: bool = False
+
+
+class EndpointClient:
+    """The connection to one server (one base URL and key), shared by every LLM and role that uses it.
+
+    Holds the probe results and, per event loop, one ``AsyncInferenceClient`` and one semaphore, so the
+    concurrency bound applies to the endpoint as a whole, whatever the number of roles pointing at it.
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        api_key: Secret | None = None,
+        api_key_env: str = "LITELONG_HF_API_KEY",
+        dialect: Dialect = "auto",
+        timeout_s: float = 120.0,
+        max_concurrency: int | None = None,
+    ) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.url = public_url(self.endpoint)
+        """The endpoint's URL as shown in messages (credentials removed)."""
+        self._api_key = api_key
+        self._api_key_env = api_key_env
+        self._requested_dialect = dialect
+        self.timeout_s = timeout_s
+        self.requested_concurrency = max_concurrency
+        """The configured bound (None: ask the server, see :attr:`max_concurrency`)."""
+        self._info: ServerInfo | None = None
+        self._probe_lock = threading.Lock()
+        self._states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._states_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"EndpointClient({self.url!r}, dialect={self._requested_dialect!r})"
+
+    def _secrets(self) -> tuple[str, ...]:
+        """Values to scrub from any text shown to users."""
+        return (self._api_key.reveal(),) if self._api_key else ()
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._api_key.reveal()}"} if self._api_key else {}
+
+    # -- probing ---------------------------------------------------------------------------------------
+
+    def probe(self) -> ServerInfo:
+        """Ask the server what it is (once; thread-safe). Fails fast when unreachable or unauthorized."""
+        with self._probe_lock:
+            if self._info is None:
+                self._info = self._probe()
+                logger.info(
+                    "LLM endpoint %s: %s server, model %s, context %s, dialect %s, concurrency %d",
+                    self.url,
+                    self._info.kind,
+                    self._info.model or "?",
+                    self._info.context_window or "?",
+                    self.dialect,
+                    self.max_concurrency,
+                )
+            return self._info
+
+    async def ensure_probed(self) -> ServerInfo:
+        """:meth:`probe` without blocking the event loop."""
+        if self._info is not None:
+            return self._info
+        return await asyncio.to_thread(self.probe)
+
+    def _probe(self) -> ServerInfo:
+        root = server_root(self.endpoint)
+        with httpx2.Client(timeout=self.timeout_s, headers=self._headers(), follow_redirects=True) as http:
+            info = self._probe_json(http, f"{root}/info")
+            # vLLM and llama.cpp serve /v1/models; TGI too, but /info already said enough.
+            models = None if info and "model_id" in info else self._probe_json(http, f"{root}/v1/models")
+            found = classify_server(info, models)
+            if found.kind == "llamacpp":
+                found = with_llamacpp_props(found, self._probe_json(http, f"{root}/props"))
+        if found.kind == "unknown" and self._requested_dialect == "auto":
+            logger.warning(
+                "LLM endpoint %s answers neither /info nor /v1/models; assuming an OpenAI-compatible server. "
+                "Set dialect= (tgi, vllm, llamacpp, openai) if JSON schemas are not honoured.",
+                self.url,
+            )
+        return found
+
+    def _probe_json(self, http: httpx2.Client, url: str) -> dict[str, Any] | None:
+        failure: str | None = None
+        try:
+            response = http.get(url)
+        except httpx2.TimeoutException:
+            # Reachable but slow (llama.cpp answers /v1/models only between generations): not fatal.
+            logger.warning("LLM endpoint %s: GET %s timed out while probing", self.url, public_url(url))
+            return None
+        except httpx2.TransportError as exc:
+            failure = _describe(exc)
+        if failure is not None:
+            # Raised outside the except block: the httpx error (which holds the request and its
+            # Authorization header) must not ride along as __context__.
+            raise UnreachableEndpointError(self._unreachable_message(failure), url=self.url)
+        if response.status_code in (401, 403):
+            raise AuthError(
+                self._auth_message(response.status_code), url=self.url, status=response.status_code
+            )
+        if response.status_code != 200:
+            return None
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        return body if isinstance(body, dict) else None
+
+    # -- resolved settings -----------------------------------------------------------------------------
+
+    @property
+    def info(self) -> ServerInfo:
+        """The probe's findings (probing now if needed)."""
+        return self._info if self._info is not None else self.probe()
+
+    @property
+    def dialect(self) -> str:
+        """The dialect in use: the configured one, or what the probe found (``openai`` when unsure)."""
+        if self._requested_dialect != "auto":
+            return self._requested_dialect
+        kind = self.info.kind
+        return kind if kind in ("tgi", "vllm", "llamacpp") else "openai"
+
+    @property
+    def max_concurrency(self) -> int:
+        """Requests in flight at most: config, else server, else a default (see ``LLMConfig``)."""
+        if self.requested_concurrency is not None:
+            return self.requested_concurrency
+        info = self.info
+        if info.max_concurrency:
+            return info.max_concurrency
+        return LLAMACPP_DEFAULT_CONCURRENCY if self.dialect == "llamacpp" else DEFAULT_CONCURRENCY
+
+    def _state(self) -> _LoopState:
+        loop = asyncio.get_running_loop()
+        with self._states_lock:
+            state = self._states.get(loop)
+            if state is None:
+                # A state keeps its loop alive (the semaphore refers to it), so the weak keys alone never
+                # let go: drop the states of loops that have ended (their connections died with them).
+                for ended in [other for other in self._states if other.is_closed()]:
+                    del self._states[ended]
+                key = self._api_key.reveal() if self._api_key else None
+                state = _LoopState(
+                    client=AsyncInferenceClient(base_url=self.endpoint, api_key=key, timeout=self.timeout_s),
+                    http=None,
+                    semaphore=asyncio.Semaphore(self.max_concurrency),
+                )
+                self._states[loop] = state
+            return state
+
+    async def aclose(self) -> None:
+        """Close the clients of the running event loop."""
+        loop = asyncio.get_running_loop()
+        with self._states_lock:
+            state = self._states.pop(loop, None)
+        if state is not None:
+            await state.client.close()
+            if state.http is not None:
+                await state.http.aclose()
+
+    # -- one request -----------------------------------------------------------------------------------
+
+    async def complete(
+        self, request: ChatRequest, *, model: str | None, retries: Callable[[int, _Failure], float]
+    ) -> RawCompletion:
+        """Send ``request`` with retries; ``retries(attempt, failure)`` returns the delay or raises to stop."""
+        await self.ensure_probed()  # dialect and concurrency bound; a no-op after the first request
+        state = self._state()
+        fields = schema_fields(self.dialect, request.schema) if request.schema is not None else {}
+        direct = self.dialect == "openai" and bool(fields)
+        attempt = 0
+        while True:
+            async with state.semaphore:
+                try:
+                    if direct:
+                        return await self._post_direct(state, request, model, fields)
+                    return await self._post_client(state, request, model, fields)
+                except Exception as exc:
+                    failure = self._classify(exc)
+            if failure.kind == "context":
+                raise ContextLengthExceeded(failure.detail)
+            if failure.kind != "retry":
+                self._raise(failure, model)
+            delay = retries(attempt, failure)
+            attempt += 1
+            await asyncio.sleep(delay)
+
+    async def _post_client(
+        self, state: _LoopState, request: ChatRequest, model: str | None, fields: dict[str, Any]
+    ) -> RawCompletion:
+        extra = {k: v for k, v in fields.items() if k != "response_format"}
+        output = await state.client.chat_completion(
+            messages=[dict(m) for m in request.messages],
+            model=model,
+            max_tokens=request.max_tokens,
+            temperature=request.temperature,
+            top_p=request.top_p,
+            seed=request.seed,
+            response_format=cast(Any, fields.get("response_format")),
+            extra_body=extra or None,
+        )
+        choices = output.choices or []
+        if not choices or choices[0].message is None:
+            raise _InvalidResponse("the answer has no choices")
+        usage = output.usage
+        return RawCompletion(
+            text=choices[0].message.content or "",
+            prompt_tokens=int(usage.prompt_tokens or 0) if usage else 0,
+            completion_tokens=int(usage.completion_tokens or 0) if usage else 0,
+        )
+
+    async def _post_direct(
+        self, state: _LoopState, request: ChatRequest, model: str | None, fields: dict[str, Any]
+    ) -> RawCompletion:
+        if state.http is None:
+            state.http = httpx2.AsyncClient(timeout=self.timeout_s, follow_redirects=True)
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": [dict(m) for m in request.messages],
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "top_p": request.top_p,
+            **({"seed": request.seed} if request.seed is not None else {}),
+            **fields,
+        }
+        response = await state.http.post(
+            chat_completions_url(self.endpoint), json=body, headers=self._headers()
+        )
+        if response.status_code >= 400:
+            raise _HTTPFailure(response.status_code, response.text, response.headers.get("retry-after"))
+        try:
+            data = response.json()
+            message = data["choices"][0]["message"]
+            usage = data.get("usage") or {}
+            return RawCompletion(
+                text=message.get("content") or "",
+                prompt_tokens=int(usage.get("prompt_tokens") or 0),
+                completion_tokens=int(usage.get("completion_tokens") or 0),
+            )
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+            raise _InvalidResponse(f"the answer is not a chat completion ({type(exc).__name__})") from None
+
+    # -- errors ----------------------------------------------------------------------------------------
+
+    def _classify(self, exc: Exception) -> _Failure:
+        if isinstance(exc, HfHubHTTPError) and exc.response is not None:
+            response = exc.response
+            try:
+                body = response.text
+            except httpx2.ResponseNotRead:
+                body = ""
+            return self._classify_status(response.status_code, body, response.headers.get("retry-after"))
+        if isinstance(exc, _HTTPFailure):
+            return self._classify_status(exc.status, exc.body, exc.retry_after)
+        if isinstance(exc, OfflineModeIsEnabled):
+            return _Failure(
+                "config",
+                "HF_HUB_OFFLINE=1 makes huggingface_hub refuse every request, even to your own endpoint; "
+                "unset HF_HUB_OFFLINE for this run",
+            )
+        if isinstance(exc, TimeoutError | httpx2.TimeoutException):
+            return _Failure("retry", f"no answer within timeout_s={self.timeout_s:g} s")
+        if isinstance(exc, httpx2.ConnectError):
+            return _Failure("retry", f"connection failed ({_describe(exc)})", connect=True)
+        if isinstance(exc, httpx2.TransportError):
+            return _Failure("retry", f"connection dropped ({_describe(exc)})")
+        if isinstance(exc, _InvalidResponse):
+            return _Failure("retry", f"invalid response: {exc}")
+        if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):  # from the client's body decoding
+            return _Failure("retry", "invalid response: the body is not JSON")
+        if isinstance(exc, ValueError) and str(exc).startswith(("Invalid data type", "Invalid input data")):
+            return _Failure("retry", "invalid response: the body is not a JSON object")
+        raise exc
+
+    def _classify_status(self, status: int, body: str, retry_after: str | None) -> _Failure:
+        excerpt = redact(" ".join(body.split()), self._secrets())[:_EXCERPT_CHARS]  # redact, then cut
+        detail = f"HTTP {status}" + (f": {excerpt}" if excerpt else "")
+        if status in (401, 403):
+            return _Failure("auth", detail, status)
+        if status == 404:
+            return _Failure("not_found", detail, status)
+        if is_context_length_error(status, body):
+            return _Failure("context", detail, status)
+        # llama-cpp-python reports a request it cannot validate as HTTP 500: retrying cannot fix that.
+        if status == 500 and "validation error" in body.lower():
+            return _Failure("bad_request", detail, status)
+        if status in RETRYABLE_STATUS or status >= 500:
+            return _Failure("retry", detail, status, parse_retry_after(retry_after, now=time.time()))
+        return _Failure("bad_request", detail, status)
+
+    def _raise(self, failure: _Failure, model: str | None) -> NoReturn:
+        if failure.kind == "auth":
+            raise AuthError(self._auth_message(failure.status or 401), url=self.url, status=failure.status)
+        if failure.kind == "not_found":
+            raise EndpointNotFoundError(
+                f"The LLM endpoint {self.url} answered {failure.detail} for chat completions. Check the base URL "
+                f"(the server root such as http://host:8080, or a URL ending in /v1) and the model name {model!r}.",
+                url=self.url,
+                status=failure.status,
+            )
+        if failure.kind == "config":
+            raise LLMConfigError(failure.detail)
+        raise BadRequestError(
+            f"The LLM endpoint {self.url} refused the request: {failure.detail}. If it complains about "
+            f"response_format, set dialect= to the server's kind (tgi, vllm, llamacpp, openai); now {self.dialect!r}.",
+            url=self.url,
+            status=failure.status,
+        )
+
+    def exhausted(self, attempts: int, failure: _Failure) -> EndpointError:
+        """The error to raise once every attempt failed with ``failure`` last."""
+        if failure.connect:
+            return UnreachableEndpointError(self._unreachable_message(failure.detail), url=self.url)
+        return RetriesExhaustedError(
+            f"The LLM endpoint {self.url} failed {attempts} attempts in a row; last: {failure.detail}. The server may "
+            "be overloaded or down: check its logs, or lower max_concurrency / raise timeout_s or max_retries.",
+            url=self.url,
+            status=failure.status,
+        )
+
+    def _unreachable_message(self, cause: object) -> str:
+        detail = redact(cause if isinstance(cause, str) else _describe(cause), self._secrets())
+        return (
+            f"Cannot reach the LLM endpoint {self.url} ({detail}). Check that the server is running and that the "
+            "URL's scheme, host and port are right; `litelong-hf serve-local` starts a local one, and leaving "
+            "`endpoint` unset uses the embedded model."
+        )
+
+    def _auth_message(self, status: int) -> str:
+        what = "rejected the credentials" if status == 401 else "refused access"
+        return (
+            f"The LLM endpoint {self.url} {what} (HTTP {status}). Give a valid API key: `api_key` in the LLM "
+            f"config, the {self._api_key_env} environment variable, HF_TOKEN, or `hf auth login` for Hugging Face "
+            "endpoints."
+        )
+
+
+class EndpointLLM(ChatLLM):
+    """A :class:`ChatLLM` served by an endpoint; several may share one :class:`EndpointClient`."""
+
+    def __init__(
+        self,
+        config: LLMConfig,
+        *,
+        client: EndpointClient | None = None,
+        cache: RequestCache | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        if config.endpoint is None:
+            raise LLMConfigError(
+                "EndpointLLM needs config.endpoint; use EmbeddedLLM for the in-process model"
+            )
+        super().__init__(cache=cache)
+        self.config = config
+        self.client = client or EndpointClient(
+            config.endpoint,
+            api_key=config.resolve_api_key(),
+            api_key_env=config.api_key_env,
+            dialect=config.dialect,
+            timeout_s=config.timeout_s,
+            max_concurrency=config.max_concurrency,
+        )
+        self._rng = rng or random.Random()
+
+    def __repr__(self) -> str:
+        return f"EndpointLLM({self.client.url!r}, model={self.config.model!r})"
+
+    @property
+    def request_model(self) -> str | None:
+        """The ``model`` field sent with each request: the config's, else the server's name for it."""
+        return self.config.model or self.client.info.model
+
+    @property
+    def model_id(self) -> str:
+        """``endpoint/<model>``; a path-like name (llama.cpp reports the GGUF path) is cut to its file name."""
+        name = self.request_model
+        if name is None:
+            parts = urlsplit(self.client.url)
+            name = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+        elif "/" in name and (name.startswith("/") or name.endswith(".gguf")):
+            name = PurePosixPath(name).name
+        return f"endpoint/{name}"
+
+    @property
+    def context_window(self) -> int:
+        return self.client.info.context_window or self.config.n_ctx
+
+    @property
+    def max_concurrency(self) -> int:
+        return self.client.max_concurrency
+
+    async def _ensure_ready(self) -> None:
+        # The cache key needs the model name; with `model` configured, a fully cached run never probes.
+        if self.config.model is None:
+            await self.client.ensure_probed()
+
+    async def _concurrency_limit(self) -> int:
+        if self.client.requested_concurrency is None:
+            await self.client.ensure_probed()
+        return self.client.max_concurrency
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def _complete(self, request: ChatRequest) -> RawCompletion:
+        config = self.config
+
+        def next_delay(attempt: int, failure: _Failure) -> float:
+            if attempt >= config.max_retries:
+                raise self.client.exhausted(attempt + 1, failure) from None
+            delay = retry_delay(
+                attempt,
+                retry_after=failure.retry_after,
+                base_s=config.backoff_base_s,
+                max_s=config.backoff_max_s,
+                max_retry_after_s=config.max_retry_after_s,
+                jitter=self._rng.random(),
+            )
+            self._stats.add(retries=1)
+            logger.warning(
+                "LLM endpoint %s: %s; retry %d/%d in %.2f s%s",
+                self.client.url,
+                failure.detail,
+                attempt + 1,
+                config.max_retries,
+                delay,
+                " (Retry-After)" if failure.retry_after is not None else "",
+            )
+            return delay
+
+        return await self.client.complete(request, model=self.request_model, retries=next_delay)
+
+
+class _HTTPFailure(Exception):
+    def __init__(self, status: int, body: str, retry_after: str | None) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status, self.body, self.retry_after = status, body, retry_after
+
+
+class _InvalidResponse(Exception):
+    pass
+
+
+def _describe(exc: object) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+__all__ = ["EndpointClient", "EndpointLLM"]
