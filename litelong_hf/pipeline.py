@@ -201,4 +201,8 @@ def merged_report(config: BaseConfig) -> RunReport:
         from .strategies.nextlong import hardness_summary
 
         total.extra["hardness"] = hardness_summary(total.stats)
+    if "cost" in total.extra:
+        from .strategies.hierarchical import cost_summary
+
+        total.extra["cost"] = cost_summary(total.stats, total.llm)
     return total

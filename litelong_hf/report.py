@@ -42,7 +42,10 @@ class RunReport:
                 self.llm[key] = self.llm.get(key, 0) + value
             else:
                 self.llm[key] = value
-        self.extra.update(other.extra)
+        for key, value in other.extra.items():
+            mine = self.extra.get(key)
+            # Lists (failures, transcripts) add up across shards; other values are per-run settings.
+            self.extra[key] = mine + value if isinstance(mine, list) and isinstance(value, list) else value
 
     def total_skipped(self, kind: str | None = None) -> int:
         kinds = [kind] if kind else list(self.skipped)

@@ -106,6 +106,11 @@ def _executor() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=_thread_count(), thread_name_prefix="litelong-tokens")
 
 
+# A forked child (datasets' num_proc) inherits the pool object but not its threads: work submitted there
+# would wait forever. Give the child a fresh pool.
+os.register_at_fork(after_in_child=_executor.cache_clear)
+
+
 def _read_tiktoken_ranks(path: Path) -> dict[bytes, int]:
     ranks: dict[bytes, int] = {}
     with path.open("rb") as handle:
