@@ -153,10 +153,7 @@ class FaultProxy:
                 fault = self._faults.popleft() if self._faults else None
         try:
             if fault is None:
-                await self._forward(method, path, headers, body, writer)
-                if is_chat:
-                    with self._lock:
-                        self.forwarded += 1
+                await self._forward(method, path, headers, body, writer, count=is_chat)
             else:
                 await self._apply(fault, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -197,7 +194,14 @@ class FaultProxy:
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + data)
 
     async def _forward(
-        self, method: str, path: str, headers: list[list[str]], body: bytes, writer: asyncio.StreamWriter
+        self,
+        method: str,
+        path: str,
+        headers: list[list[str]],
+        body: bytes,
+        writer: asyncio.StreamWriter,
+        *,
+        count: bool = False,
     ) -> None:
         upstream_reader, upstream_writer = await asyncio.open_connection(*self._upstream)
         kept = [f"{k}:{v}" for k, v in headers if k.strip().lower() not in ("connection", "keep-alive")]
@@ -212,5 +216,9 @@ class FaultProxy:
             for line in response_head.split(b"\r\n")
             if not line.lower().startswith((b"connection:", b"keep-alive:"))
         ]
+        if count:
+            # Counted before the client can read the answer: a test checking right after sees it.
+            with self._lock:
+                self.forwarded += 1
         writer.write(b"\r\n".join([*head_lines, b"Connection: close"]) + b"\r\n\r\n" + response_body)
         await writer.drain()
