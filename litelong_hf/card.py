@@ -718,6 +718,7 @@ _CITATIONS: tuple[dict[str, str], ...] = (
 def render_config_section(inputs: CardInputs) -> str:
     """The Markdown section of one config, markers and summary comment included."""
     report = inputs.report
+    extra: Mapping[str, Any] = report.extra if report is not None else {}
     info = provenance(inputs)
     stats = inputs.stats
     config_yaml = None
@@ -765,6 +766,8 @@ def render_config_section(inputs: CardInputs) -> str:
             data_files=inputs.data_files,
             num_shards=inputs.num_shards,
             row_group_size=inputs.row_group_size,
+            debates=redact(list(extra.get("debates") or []), inputs.secrets),
+            debates_total=int(extra.get("debates_total") or 0),
         )
     )
     return scrub_text(text, inputs.secrets)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import shutil
 from pathlib import Path
@@ -16,6 +17,9 @@ from ..corpus import CorpusError
 from ..progress import console
 from ..report import render_report
 from .options import collect_overrides, config_option_parameters
+
+MAX_CARD_DEBATES = 50
+"""Subcategory debates summarized in report.json and the dataset card (all are in transcripts.jsonl)."""
 
 # Options with their own explicit flag on the command.
 _EXPLICIT = {"name", "strategy", "corpus", "endpoint", "num_rows", "cache_dir"}
@@ -39,8 +43,11 @@ def _dynamic_parameters() -> list[inspect.Parameter]:
     return list(params.values())
 
 
-def write_outputs(dataset: Any, report: Any, config: Any, out: Path, overwrite: bool) -> None:
-    """Write ``out/dataset`` (Arrow), ``out/parquet``, ``out/report.json`` and ``out/config.yaml`` atomically."""
+def write_outputs(
+    dataset: Any, report: Any, config: Any, out: Path, overwrite: bool, transcripts: list[dict[str, Any]]
+) -> None:
+    """Write ``out/dataset`` (Arrow), ``out/parquet``, ``out/report.json``, ``out/config.yaml`` and, when
+    the run asked an LLM, ``out/transcripts.jsonl``, atomically (a failed write leaves no ``out``)."""
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise typer.BadParameter(f"{out} exists and is not empty; pass --overwrite or choose another --out.")
     tmp = out.with_name(f".{out.name}.incomplete-{os.getpid()}")
@@ -54,6 +61,10 @@ def write_outputs(dataset: Any, report: Any, config: Any, out: Path, overwrite: 
         for i in range(n_files):
             shard = dataset.shard(num_shards=n_files, index=i, contiguous=True)
             shard.to_parquet(str(tmp / "parquet" / f"train-{i:05d}-of-{n_files:05d}.parquet"), batch_size=4)
+        if transcripts:
+            with (tmp / "transcripts.jsonl").open("w", encoding="utf-8") as handle:
+                for transcript in transcripts:
+                    handle.write(json.dumps(transcript, ensure_ascii=False) + "\n")
         report.save(tmp / "report.json")
         safe = {k: v for k, v in config.to_dict().items() if "key" not in k.lower() or k == "api_key_env"}
         (tmp / "config.yaml").write_text(yaml.safe_dump(safe, sort_keys=False, allow_unicode=True))
@@ -78,7 +89,8 @@ def generate(
     **raw: str | None,
 ) -> None:
     from ..builders import LongContextBuilder
-    from ..pipeline import NoRowsError, merged_report, require_rows
+    from ..pipeline import NoRowsError, iter_transcripts, merged_report, require_rows
+    from ..strategies.debate import summarize_transcript
 
     try:
         if config_name not in preset_names():
@@ -114,12 +126,20 @@ def generate(
         report = merged_report(builder.resolved)
         require_rows(report)
         dataset = builder.as_dataset(split="train")
-        write_outputs(dataset, report, builder.resolved, out, overwrite)
+        transcripts = list(iter_transcripts(builder.resolved))
+        if transcripts and builder.resolved.strategy.startswith("litelong"):
+            # The card shows every subcategory's debate: what each debater proposed, kept, and rejected.
+            report.extra["debates"] = [summarize_transcript(t) for t in transcripts[:MAX_CARD_DEBATES]]
+            report.extra["debates_total"] = len(transcripts)
+        write_outputs(dataset, report, builder.resolved, out, overwrite, transcripts)
     except (ConfigError, CorpusError, NoRowsError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     console.print(render_report(report))
-    console.print(f"wrote {len(dataset):,} rows to {out} (dataset/, parquet/, report.json, config.yaml)")
+    extra = ", transcripts.jsonl" if transcripts else ""
+    console.print(
+        f"wrote {len(dataset):,} rows to {out} (dataset/, parquet/, report.json, config.yaml{extra})"
+    )
 
 
 def _command(**kwargs: Any) -> None:

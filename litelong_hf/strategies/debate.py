@@ -325,3 +325,24 @@ async def debate_topics(
         {"topic": c.topic, "source": c.source} for c in candidates if _norm(c.topic) in rejected
     ]
     return transcript
+
+
+def summarize_transcript(transcript: dict[str, Any]) -> dict[str, Any]:
+    """A compact view of a saved transcript for dataset cards: counts, kept titles, rejections with the
+    judge's reasons (pure)."""
+    reasons = {
+        _norm(str(item.get("title", ""))): str(item.get("reason", ""))
+        for item in (transcript.get("judge") or {}).get("rejected_topics") or []
+        if isinstance(item, dict)
+    }
+    return {
+        "top": transcript.get("top", ""),
+        "sub": transcript.get("sub", ""),
+        "generated": {role: len(items) for role, items in (transcript.get("generated") or {}).items()},
+        "kept": [k["topic"] for k in transcript.get("kept", [])],
+        "rejected": [
+            {"topic": r["topic"], "reason": reasons.get(_norm(r["topic"]), "")}
+            for r in transcript.get("rejected", [])
+        ],
+        "unparseable": len(transcript.get("unparseable", [])),
+    }

@@ -243,3 +243,30 @@ def test_merge_card_keeps_foreign_metadata_and_redacts() -> None:
     assert metadata["license"] == ["mit", "odc-by"]
     assert [c["config_name"] for c in metadata["configs"]] == ["other", "nextlong-64k"]
     assert "hf_topsecret" not in merged
+
+
+def test_section_shows_the_topic_debate() -> None:
+    from litelong_hf.strategies.debate import summarize_transcript
+
+    transcript = {
+        "top": "SCIENCE",
+        "sub": "Astronomy",
+        "generated": {
+            "debater_a": [{"topic": "Exoplanet atmospheres"}],
+            "debater_b": [{"topic": "Dark matter"}],
+        },
+        "kept": [{"topic": "Exoplanet atmospheres"}],
+        "rejected": [{"topic": "Dark matter"}],
+        "judge": {"rejected_topics": [{"title": "dark matter.", "reason": "Too broad."}]},
+        "unparseable": [],
+    }
+    summary = summarize_transcript(transcript)
+    assert summary["generated"] == {"debater_a": 1, "debater_b": 1}
+    assert summary["rejected"] == [{"topic": "Dark matter", "reason": "Too broad."}]
+    inputs = _inputs("litelong-128k")
+    assert inputs.report is not None
+    inputs.report.extra.update({"debates": [summary], "debates_total": 1})
+    section = render_config_section(inputs)
+    assert "### Topic debate" in section
+    assert "| SCIENCE / Astronomy | 1 / 1 | Exoplanet atmospheres | Dark matter (Too broad.) |" in section
+    assert "### Topic debate" not in render_config_section(_inputs("nextlong-64k"))

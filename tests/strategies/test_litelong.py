@@ -223,3 +223,24 @@ def test_retrieval_arithmetic_is_pure() -> None:
     assert shuffled == order_documents(hits, texts, "shuffle", seed_for(42, "t"))
     assert sorted(h.doc_id for h in shuffled) == ["a", "c", "d"]
     assert seed_for(1, "x") != seed_for(1, "y")
+
+
+def test_generate_cli_writes_transcripts_and_debate_summary(
+    small_dataset: Any, run_dir: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from litelong_hf.cli import app
+
+    out = tmp_path / "out"
+    args = ["generate", "litelong-128k", "--out", str(out), "--cache-dir", str(run_dir)]
+    args += ["--categories", "POL", "--max-subcategories", "1", "--expansion-factor", "2"]
+    args += ["--llm-max-tokens", "300", "--rows-per-topic", "1"]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    (line,) = (out / "transcripts.jsonl").read_text().splitlines()
+    assert json.loads(line)["top"] == "POLITICAL SCIENCE"
+    report = json.loads((out / "report.json").read_text())
+    assert report["extra"]["debates_total"] == 1
+    assert report["extra"]["debates"][0]["kept"] == [k["topic"] for k in json.loads(line)["kept"]]
+    assert report["stats"]["rows"] == len(small_dataset)
