@@ -12,15 +12,14 @@ import json
 import random
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from resume_helpers import kill_after_answers
 
 import litelong_hf
 import litelong_hf.strategies.hierarchical  # registers the strategy before any preset is loaded
@@ -553,18 +552,7 @@ def test_killed_run_resumes_without_repeating_requests(small_dataset: Any, tmp_p
     cache = tmp_path / "killed"
     cache.mkdir()
     args = [sys.executable, "-c", _KILL_SCRIPT, str(cache), json.dumps(SMALL)]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    db = cache / "llm" / "requests.sqlite"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and proc.poll() is None:
-        if db.exists() and len(RequestCache(cache / "llm")) >= 3:
-            break
-        time.sleep(0.2)
-    assert proc.poll() is None, "the run finished before it could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    before = len(RequestCache(cache / "llm"))
-    assert before >= 3
+    before = kill_after_answers(args, cache, min_answers=3)
 
     out = subprocess.run(args, capture_output=True, text=True, check=True, timeout=600)
     ids = json.loads(out.stdout.strip().splitlines()[-1])
