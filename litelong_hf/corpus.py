@@ -19,7 +19,7 @@ import io
 import json
 import os
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -308,8 +308,3 @@ def _is_scalar(value: Any) -> bool:
 def load_documents(spec: CorpusConfig, report: RunReport | None = None) -> list[Document]:
     """All accepted documents of ``spec`` in memory (indexing needs the whole corpus anyway)."""
     return list(iter_documents(spec, report))
-
-
-def documents_from_texts(texts: Iterable[str], prefix: str = "doc") -> list[Document]:
-    """Wrap plain strings as documents with ids ``{prefix}-000000``...; handy in tests and notebooks."""
-    return [Document(id=f"{prefix}-{i:06d}", text=t) for i, t in enumerate(texts)]
