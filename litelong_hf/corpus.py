@@ -285,8 +285,10 @@ def iter_documents(spec: CorpusConfig, report: RunReport | None = None) -> Itera
             )
         ids.add(doc_id)
         if meta_columns is None:
+            # The column the id came from is the Document's id, not metadata.
+            id_key = spec.id_column or ("id" if spec.kind in (DEMO, "files") and "id" in record else None)
             meta_columns = [
-                k for k in record if k not in (spec.text_column, spec.id_column) and _is_scalar(record[k])
+                k for k in record if k not in (spec.text_column, id_key) and _is_scalar(record[k])
             ]
         yield Document(id=doc_id, text=text, meta={k: record[k] for k in meta_columns if k in record})
         accepted += 1

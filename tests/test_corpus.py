@@ -27,7 +27,7 @@ def test_demo_corpus_counts_and_skips(demo_documents: list[Document]) -> None:
     assert report.skipped["document"]["exact duplicate text"] == 3
     assert len(docs) + report.total_skipped("document") == 3824
     assert docs[0].id == "news-00001"
-    assert docs[0].meta["source"] == "abcnews.go.com"
+    assert docs[0].meta["source"] == "abcnews.go.com" and "id" not in docs[0].meta
     assert len({d.id for d in docs}) == len(docs)
     assert len({d.text for d in docs}) == len(docs)
 
