@@ -302,11 +302,17 @@ def get_or_build_index(
     ``key`` must change whenever the indexed items would (use the corpus fingerprint plus what was
     chunked and how); building twice from the same corpus snapshot then reuses the saved index.
     """
+    from filelock import FileLock
+
     config = config or IndexConfig()
     path = index_dir(f"{key}-{config.fingerprint()}", cache_dir)
     if (path / "litelong_index.json").is_file():
         return BM25Index.load(path)
-    ids, texts = items()
-    index = BM25Index.build(ids, texts, config, show_progress=show_progress)
-    index.save(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Workers of one run (num_proc, several machines on a shared disk) may all miss the index at once:
+    # one builds it, the others wait and then load it.
+    with FileLock(str(path) + ".lock"):
+        if not (path / "litelong_index.json").is_file():
+            ids, texts = items()
+            BM25Index.build(ids, texts, config, show_progress=show_progress).save(path)
     return BM25Index.load(path)

@@ -92,3 +92,41 @@ def test_get_or_build_reuses_saved_index(tmp_path: Path, demo_documents: list[Do
     assert first.search(query, k=5) == second.search(query, k=5)
     # A document's own title finds it.
     assert demo_documents[3].id in [h.doc_id for h in first.search(query, k=5)[0]]
+
+
+_CONCURRENT_BUILD = """
+import sys
+from pathlib import Path
+from litelong_hf.corpus import CorpusConfig, load_documents
+from litelong_hf.index import get_or_build_index
+
+cache, log = Path(sys.argv[1]), Path(sys.argv[2])
+
+def items():
+    with log.open("a") as handle:
+        handle.write("built\\n")
+    docs = load_documents(CorpusConfig(max_documents=1500))
+    return [d.id for d in docs], [d.text for d in docs]
+
+index = get_or_build_index("concurrent", items, cache_dir=cache, show_progress=False)
+print(len(index), index.search(["election"], k=1)[0][0].doc_id)
+"""
+
+
+def test_workers_starting_together_build_the_index_once(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    log = tmp_path / "builds.log"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _CONCURRENT_BUILD, str(tmp_path / "cache"), str(log)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outputs = [p.communicate(timeout=300)[0].strip() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0]
+    assert len(set(outputs)) == 1 and outputs[0].startswith("1500 ")
+    assert log.read_text().splitlines() == ["built"]

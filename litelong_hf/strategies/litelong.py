@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -207,7 +208,9 @@ class LiteLongStrategy:
         counts = TokenCounter.get(self.config.tokenizer).count_batch([docs[i].text for i in sample])
         mean = sum(counts) / max(1, len(counts))
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"mean_doc_tokens": mean, "sample": len(counts)}))
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # concurrent workers: write, then rename
+        tmp.write_text(json.dumps({"mean_doc_tokens": mean, "sample": len(counts)}))
+        os.replace(tmp, path)
         return mean
 
     # -- topics ----------------------------------------------------------------------------------------
