@@ -42,17 +42,20 @@ def register(app: typer.Typer) -> None:
             model_path=model_path or None,
             inherit_output=True,
         )
+        # The port is fixed at construction, so the address is printed before the server starts, and a
+        # Ctrl-C at any moment (even while it is starting) stops it cleanly.
+        typer.echo(f"Starting {server.model_path.name} at {server.url} ...", err=True)
         try:
-            server.start()
-        except LocalServerError as exc:
-            typer.echo(f"Error: {exc}", err=True)
-            raise typer.Exit(code=1) from None
-        typer.echo(
-            f"Serving {server.model_path.name} at {server.url} (n_ctx={server.n_ctx}, threads={server.threads}).\n"
-            f"Use it with: --endpoint {server.url}   (Ctrl-C stops it)",
-            err=True,
-        )
-        try:
+            try:
+                server.start()
+            except LocalServerError as exc:
+                typer.echo(f"Error: {exc}", err=True)
+                raise typer.Exit(code=1) from None
+            typer.echo(
+                f"Serving {server.model_path.name} at {server.url} (n_ctx={server.n_ctx}, "
+                f"threads={server.threads}).\nUse it with: --endpoint {server.url}   (Ctrl-C stops it)",
+                err=True,
+            )
             code = server.wait()
         except KeyboardInterrupt:
             code = 0
