@@ -23,7 +23,7 @@ import datasets
 import pyarrow as pa
 
 from litelong_hf.config import BaseConfig, config_fields, make_config, preset_names, strategy_config_class
-from litelong_hf.pipeline import iter_shard_tables, run_shard
+from litelong_hf.pipeline import iter_shard
 from litelong_hf.rows import INSTRUCTION_FEATURES, PRETRAINING_FEATURES
 from litelong_hf.strategies import make_strategy
 
@@ -89,7 +89,8 @@ class LongContextBuilder(datasets.ArrowBasedBuilder):
         super().__init__(*args, **kwargs)
 
     def _info(self) -> datasets.DatasetInfo:
-        features = INSTRUCTION_FEATURES if self.resolved.strategy == "hierarchical" else PRETRAINING_FEATURES
+        instruction = make_strategy(self.resolved).row_kind == "instruction"
+        features = INSTRUCTION_FEATURES if instruction else PRETRAINING_FEATURES
         return datasets.DatasetInfo(
             description=f"litelong-hf {self.resolved.name}: {self.resolved.strategy} rows of "
             f"{self.resolved.target_tokens} tokens ({self.resolved.tokenizer}).",
@@ -103,7 +104,7 @@ class LongContextBuilder(datasets.ArrowBasedBuilder):
         return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={"shards": shards})]
 
     def _generate_tables(self, shards: list[int]) -> Iterator[tuple[str, pa.Table]]:
+        # Rows arrive as they are made (streaming sees the first row early); completed shards are reused.
         for shard in shards:
-            path, _ = run_shard(self.resolved, shard)
-            for index, table in enumerate(iter_shard_tables(path)):
+            for index, table in enumerate(iter_shard(self.resolved, shard)):
                 yield f"{shard:05d}_{index:06d}", table

@@ -25,6 +25,8 @@ def load(
     split: str = "train",
     streaming: bool = False,
     num_proc: int | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
     cache_dir: str | None = None,
     num_rows: int | None = None,
     **overrides: Any,
@@ -37,31 +39,38 @@ def load(
         corpus: base corpus (``"demo"``, a Hub dataset id, or local files); default: the preset's.
         endpoint: OpenAI-compatible / TGI endpoint for every LLM role; default: the embedded model.
         split: only ``"train"`` exists.
-        streaming: return an ``IterableDataset`` that generates rows lazily.
-        num_proc: processes for generation; also the default number of shards.
+        streaming: return an ``IterableDataset`` that yields rows as they are made.
+        num_proc: processes that run shards in parallel (rows never depend on it; see ``num_shards``).
+        executor: ``"local"`` (this machine, ``num_proc`` processes) or ``"ray"`` (shards as Ray tasks).
+        ray_address: Ray cluster to join with ``executor="ray"`` (default: start a local one).
         cache_dir: where the ``datasets`` cache, indexes, LLM answers and shard checkpoints live.
         num_rows: stop after this many rows.
         **overrides: any field of the strategy config (see ``litelong-hf generate --help``).
+
+    Raises the project's own exceptions (``ConfigError``, ``CorpusError``, ``EndpointError``,
+    ``NoRowsError``...), each naming the fix.
     """
-    from .builders import LongContextBuilder
+    from .config import ConfigError
+    from .run import generate, prepare, surface_user_errors
 
     if split != "train":
-        raise ValueError(f"Unknown split {split!r}: litelong-hf configs have a single 'train' split.")
-    if num_proc and num_proc > 1:
-        overrides.setdefault("num_shards", num_proc)
+        raise ConfigError(f"Unknown split {split!r}: litelong-hf configs have a single 'train' split.")
     kwargs = dict(overrides, corpus=corpus, endpoint=endpoint, num_rows=num_rows)
-    if cache_dir is not None:
-        kwargs["cache_dir"] = cache_dir
-    builder = LongContextBuilder(
-        config_name=config_name, **{k: v for k, v in kwargs.items() if v is not None}
-    )
     if streaming:
-        return builder.as_streaming_dataset(split=split)
-    builder.download_and_prepare(num_proc=num_proc if num_proc and num_proc > 1 else None)
-    from .pipeline import merged_report, require_rows
-
-    require_rows(merged_report(builder.resolved))
-    return builder.as_dataset(split=split)
+        if executor != "local":
+            raise ConfigError("streaming=True runs in this process; use executor='local' (the default).")
+        builder = prepare(config_name, cache_dir=cache_dir, **kwargs)
+        with surface_user_errors():
+            return builder.as_streaming_dataset(split=split)
+    run = generate(
+        config_name,
+        executor=executor,  # type: ignore[arg-type]
+        num_proc=num_proc,
+        ray_address=ray_address,
+        cache_dir=cache_dir,
+        **kwargs,
+    )
+    return run.dataset
 
 
 def push_to_hub(*args: Any, **kwargs: Any) -> Any:

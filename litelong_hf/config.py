@@ -12,7 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -25,7 +25,16 @@ CODE_VERSION = "1"
 
 # Fields that change how a run goes, not what it produces: kept out of the config hash.
 NON_SEMANTIC_FIELDS = frozenset(
-    {"name", "num_rows", "cache_dir", "max_concurrency", "num_proc", "show_progress", "api_key_env"}
+    {
+        "name",
+        "num_rows",
+        "cache_dir",
+        "shards_dir",
+        "max_concurrency",
+        "num_proc",
+        "show_progress",
+        "api_key_env",
+    }
 )
 
 
@@ -37,64 +46,140 @@ class ConfigError(ValueError):
 class BaseConfig:
     """Fields shared by every strategy."""
 
-    name: str = ""
-    """Config name, e.g. ``litelong-128k`` (preset file name)."""
-    strategy: str = ""
-    """``litelong``, ``nextlong``, ``litelong-nextlong`` or ``hierarchical``."""
-    target_tokens: int = 131_072
-    """Exact row length in tokens (pretraining) or the maximum with the chat template (instruction rows)."""
-    tokenizer: str = "llama-3"
-    """Tokenizer that defines lengths and the written ids: ``llama-3`` (packaged), a folder, or a Hub id."""
-    corpus: str = "demo"
-    """Base corpus: ``demo``, a Hub dataset id, or local/fsspec files (path, glob or folder)."""
-    corpus_name: str | None = None
-    """Hub dataset configuration name (e.g. ``sample-10BT``)."""
-    corpus_split: str = "train"
-    """Split of the base corpus."""
-    text_column: str = "text"
-    """Column with the document text."""
-    id_column: str | None = None
-    """Column with a stable document id (default: position in the corpus)."""
-    min_chars: int = 20
-    """Skip documents shorter than this many characters."""
-    dedup: bool = True
-    """Skip exact duplicate documents (by content hash)."""
-    max_documents: int | None = None
-    """Read at most this many documents of the corpus (``None``: all)."""
-    separator: str = "\n\n"
-    """Text between consecutive pieces of a row."""
-    cut_policy: str = "truncate"
-    """``truncate`` the piece that overflows a row, or ``drop_row`` (never cut a document)."""
-    allow_single_piece_rows: bool = False
-    """A single document longer than a row becomes its own truncated row."""
-    bm25_stemmer: str | None = "english"
-    """Snowball stemmer for BM25 (``None`` to disable)."""
-    bm25_stopwords: str | None = "en"
-    """Stopword list for BM25 (``None`` to disable)."""
-    seed: int = 42
-    """Seed for every random choice (per config, shard and row)."""
-    num_rows: int | None = None
-    """Stop after this many rows (``None``: as many as the inputs give)."""
-    num_shards: int = 1
-    """Independent units of work; a re-run skips finished shards; ``num_proc`` runs them in parallel."""
-    endpoint: str | None = None
-    """Base URL of an OpenAI-compatible / TGI Messages endpoint for every role (``None``: embedded SmolLM2)."""
-    model: str | None = None
-    """Model name sent to the endpoint."""
-    dialect: str = "auto"
-    """How the endpoint wants JSON schemas: ``auto``, ``tgi``, ``vllm``, ``llamacpp`` or ``openai``."""
-    api_key_env: str = "LITELONG_HF_API_KEY"
-    """Environment variable holding the endpoint key (never stored in configs, caches or cards)."""
-    roles: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Per-role LLM overrides, e.g. ``{"judge": {"endpoint": "http://...", "model": "gemma"}}``."""
-    max_concurrency: int | None = None
-    """Concurrent requests per endpoint (default: what the server says, else 16)."""
-    temperature: float = 0.6
-    """Sampling temperature of every LLM call."""
-    top_p: float = 0.95
-    """Nucleus sampling of every LLM call."""
-    cache_dir: str | None = None
-    """Where indexes, LLM answers and shard checkpoints live (default ``~/.cache/litelong_hf``)."""
+    LLM_ROLES: ClassVar[tuple[str, ...]] = ()
+    """LLM roles the strategy asks (fingerprinted in the hash and checked before a run)."""
+
+    name: str = field(
+        default="", metadata={"help": "Config name, e.g. ``litelong-128k`` (preset file name)."}
+    )
+    strategy: str = field(
+        default="",
+        metadata={"help": ("``litelong``, ``nextlong``, ``litelong-nextlong`` or ``hierarchical``.")},
+    )
+    target_tokens: int = field(
+        default=131_072,
+        metadata={
+            "help": (
+                "Exact row length in tokens (pretraining) or the maximum with the chat template (instruction rows)."
+            )
+        },
+    )
+    tokenizer: str = field(
+        default="llama-3",
+        metadata={
+            "help": (
+                "Tokenizer that defines lengths and the written ids: ``llama-3`` (packaged), a folder, or a Hub id."
+            )
+        },
+    )
+    corpus: str = field(
+        default="demo",
+        metadata={
+            "help": ("Base corpus: ``demo``, a Hub dataset id, or local/fsspec files (path, glob or folder).")
+        },
+    )
+    corpus_name: str | None = field(
+        default=None, metadata={"help": "Hub dataset configuration name (e.g. ``sample-10BT``)."}
+    )
+    corpus_split: str = field(default="train", metadata={"help": "Split of the base corpus."})
+    text_column: str = field(default="text", metadata={"help": "Column with the document text."})
+    id_column: str | None = field(
+        default=None, metadata={"help": "Column with a stable document id (default: position in the corpus)."}
+    )
+    min_chars: int = field(default=20, metadata={"help": "Skip documents shorter than this many characters."})
+    dedup: bool = field(default=True, metadata={"help": "Skip exact duplicate documents (by content hash)."})
+    max_documents: int | None = field(
+        default=None, metadata={"help": "Read at most this many documents of the corpus (``None``: all)."}
+    )
+    separator: str = field(default="\n\n", metadata={"help": "Text between consecutive pieces of a row."})
+    cut_policy: str = field(
+        default="truncate",
+        metadata={
+            "help": ("``truncate`` the piece that overflows a row, or ``drop_row`` (never cut a document).")
+        },
+    )
+    allow_single_piece_rows: bool = field(
+        default=False, metadata={"help": "A single document longer than a row becomes its own truncated row."}
+    )
+    bm25_stemmer: str | None = field(
+        default="english", metadata={"help": "Snowball stemmer for BM25 (``None`` to disable)."}
+    )
+    bm25_stopwords: str | None = field(
+        default="en", metadata={"help": "Stopword list for BM25 (``None`` to disable)."}
+    )
+    seed: int = field(
+        default=42, metadata={"help": "Seed for every random choice (per config, shard and row)."}
+    )
+    num_rows: int | None = field(
+        default=None, metadata={"help": "Stop after this many rows (``None``: as many as the inputs give)."}
+    )
+    num_shards: int = field(
+        default=8,
+        metadata={
+            "help": (
+                "Independent units of work (slices of topics, seeds or documents); a re-run skips finished "
+                "shards. ``num_proc`` or ``--executor ray`` run up to this many at once; rows never depend "
+                "on how many workers run them."
+            )
+        },
+    )
+    shards_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": (
+                "Where shard checkpoints (parquet + report marker) are written: any fsspec path shared by "
+                "all workers (``s3://bucket/run``); default: the cache."
+            )
+        },
+    )
+    endpoint: str | None = field(
+        default=None,
+        metadata={
+            "help": (
+                "Base URL of an OpenAI-compatible / TGI Messages endpoint for every role (``None``: embedded "
+                "SmolLM2)."
+            )
+        },
+    )
+    model: str | None = field(default=None, metadata={"help": "Model name sent to the endpoint."})
+    dialect: str = field(
+        default="auto",
+        metadata={
+            "help": (
+                "How the endpoint wants JSON schemas: ``auto``, ``tgi``, ``vllm``, ``llamacpp`` or ``openai``."
+            )
+        },
+    )
+    api_key_env: str = field(
+        default="LITELONG_HF_API_KEY",
+        metadata={
+            "help": (
+                "Environment variable holding the endpoint key (never stored in configs, caches or cards)."
+            )
+        },
+    )
+    roles: dict[str, dict[str, Any]] = field(
+        default_factory=dict,
+        metadata={
+            "help": (
+                'Per-role LLM overrides, e.g. ``{"judge": {"endpoint": "http://...", "model": "gemma"}}``.'
+            )
+        },
+    )
+    max_concurrency: int | None = field(
+        default=None,
+        metadata={"help": ("Concurrent requests per endpoint (default: what the server says, else 16).")},
+    )
+    temperature: float = field(default=0.6, metadata={"help": "Sampling temperature of every LLM call."})
+    top_p: float = field(default=0.95, metadata={"help": "Nucleus sampling of every LLM call."})
+    cache_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": (
+                "Where indexes, LLM answers and shard checkpoints live (default ``~/.cache/litelong_hf``)."
+            )
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.target_tokens <= 0:
@@ -157,15 +242,36 @@ class BaseConfig:
             roles[role] = LLMConfig.from_dict(merged)
         return RolesConfig.from_dict(roles)
 
+    def semantic_fields(self) -> dict[str, Any]:
+        """Every field that changes the rows (run-time knobs such as ``num_rows`` left out)."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in NON_SEMANTIC_FIELDS}
+
     def hash_payload(self) -> dict[str, Any]:
-        """What determines the rows: every semantic field plus the code version."""
-        data = {k: v for k, v in dataclasses.asdict(self).items() if k not in NON_SEMANTIC_FIELDS}
+        """What determines the rows: every semantic field, the code version, and fingerprints of the inputs
+        behind the names: the corpus content (files' sizes, dates and content samples, or the Hub revision)
+        and, for strategies that ask an LLM, the model that answers each role."""
+        from .corpus import corpus_fingerprint
+
+        data = self.semantic_fields()
         data["_code_version"] = CODE_VERSION
+        data["_corpus"] = corpus_fingerprint(self.corpus_config())
+        if self.LLM_ROLES:
+            from .llm import fingerprint
+
+            data["_llm"] = fingerprint(self.roles_config(), needed=self.LLM_ROLES)
         return data
 
     def config_hash(self) -> str:
+        """12 hex characters naming what the rows depend on; computed once per config object (inputs are
+        fingerprinted when the config is first hashed, so build a new config after changing them)."""
+        key = json.dumps(self.semantic_fields(), sort_keys=True, default=str)
+        memo = self.__dict__.get("_hash_memo")
+        if memo is not None and memo[0] == key:
+            return str(memo[1])
         blob = json.dumps(self.hash_payload(), sort_keys=True, default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+        value = hashlib.sha256(blob.encode()).hexdigest()[:12]
+        self.__dict__["_hash_memo"] = (key, value)
+        return value
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

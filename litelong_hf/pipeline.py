@@ -9,71 +9,38 @@ an unfinished shard are kept by the request cache, so no completed request is re
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
+import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import layout
 from .config import BaseConfig
-from .packing import RowPacker, summarize_leftovers
 from .report import RunReport
-from .resources import cache_root
 from .rows import (
     INSTRUCTION_SCHEMA,
     PRETRAINING_SCHEMA,
+    RowMaker,
     instruction_table,
-    pretraining_row,
     pretraining_table,
-    row_id,
 )
 from .strategies import make_strategy
 from .strategies.base import Strategy
-from .tokens import TokenCache, TokenCounter
 
 
 def shard_rows(
     strategy: Strategy, shard: int, num_shards: int, report: RunReport, row_quota: int | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Pretraining rows of one shard, in order; everything not used is counted in ``report``."""
-    config = strategy.config
-    counter = TokenCounter.get(config.tokenizer)
-    cache = TokenCache(counter)  # documents shared by several bundles are tokenized once per shard
-    chash = config.config_hash()
-    made_in_shard = 0
-    for bundle in strategy.bundles(shard, num_shards, report):
-        target = bundle.target_tokens or config.target_tokens
-        packer = RowPacker(counter, config.packing_config(target), cache=cache)
-        leftovers: list[Any] = []
-        made = 0
-        for packed in packer.pack(bundle.pieces, leftovers):
-            yield pretraining_row(
-                packed,
-                id=row_id(chash, shard, made_in_shard),
-                tokenizer=config.tokenizer,
-                strategy=config.strategy,
-                config_hash=chash,
-                topic=bundle.topic,
-            )
-            made += 1
-            made_in_shard += 1
-            report.count("rows")
-            report.count("tokens", packed.n_tokens)
-            report.count(f"rows_{target}_tokens")
-            report.count("tokens_cut_from_last_piece", packed.cut_tokens)
-            if (bundle.max_rows is not None and made >= bundle.max_rows) or (
-                row_quota is not None and made_in_shard >= row_quota
-            ):
-                break
-        if made == 0:
-            report.skip(bundle.kind, f"not enough text to fill one {target}-token row")
-        else:
-            report.count(f"{bundle.kind}s_with_rows")
-        for reason, n in summarize_leftovers(leftovers).items():
-            report.skip("piece", reason, n)
-        if row_quota is not None and made_in_shard >= row_quota:
+    """The rows of one shard, in order, at most ``row_quota``; what is not used is counted in ``report``."""
+    maker = RowMaker(strategy.config, shard, report)
+    if row_quota == 0:
+        return
+    for draft in strategy.drafts(shard, num_shards, report):
+        yield from maker.rows(draft, row_quota)
+        if row_quota is not None and maker.made >= row_quota:
             return
 
 
@@ -97,13 +64,16 @@ def require_rows(report: RunReport) -> None:
 
 
 def row_schema(config: BaseConfig) -> pa.Schema:
-    """The Arrow schema of the rows of ``config`` (instruction rows for hierarchical QA)."""
-    return INSTRUCTION_SCHEMA if config.strategy == "hierarchical" else PRETRAINING_SCHEMA
+    """The Arrow schema of the rows of ``config`` (instruction rows for conversation strategies)."""
+    return INSTRUCTION_SCHEMA if make_strategy(config).row_kind == "instruction" else PRETRAINING_SCHEMA
 
 
-def checkpoint_dir(config: BaseConfig) -> Path:
-    root = Path(config.cache_dir) if config.cache_dir else cache_root()
-    return root / "shards" / f"{config.name or config.strategy}-{config.config_hash()}"
+def checkpoint_root(config: BaseConfig) -> str:
+    """Where the shard checkpoints of ``config`` live: ``shards_dir`` (any fsspec path) or the cache."""
+    name = f"{config.name or config.strategy}-{config.config_hash()}"
+    if config.shards_dir:
+        return f"{config.shards_dir.rstrip('/')}/{name}"
+    return str(layout.checkpoint_dir(config.name or config.strategy, config.config_hash(), config.cache_dir))
 
 
 def shard_quota(num_rows: int | None, num_shards: int, shard: int) -> int | None:
@@ -114,95 +84,94 @@ def shard_quota(num_rows: int | None, num_shards: int, shard: int) -> int | None
     return base + (1 if shard < extra else 0)
 
 
-def shard_path(config: BaseConfig, shard: int) -> Path:
+@dataclass(frozen=True)
+class ShardFiles:
+    """The files of one shard checkpoint; ``report`` is written last and marks the shard complete."""
+
+    rows: str
+    report: str
+    transcripts: str
+
+
+def shard_files(config: BaseConfig, shard: int) -> ShardFiles:
     quota = shard_quota(config.num_rows, config.num_shards, shard)
     suffix = "" if quota is None else f"-q{quota}"
-    return checkpoint_dir(config) / f"shard-{shard:05d}-of-{config.num_shards:05d}{suffix}.parquet"
+    stem = f"{checkpoint_root(config)}/shard-{shard:05d}-of-{config.num_shards:05d}{suffix}"
+    return ShardFiles(f"{stem}.parquet", f"{stem}.report.json", f"{stem}.transcripts.jsonl")
 
 
-def transcript_path(config: BaseConfig, shard: int) -> Path:
-    """JSONL of the LLM transcripts (e.g. LiteLong debates) of one shard."""
-    return shard_path(config, shard).with_suffix(".transcripts.jsonl")
+def shard_complete(config: BaseConfig, shard: int) -> bool:
+    files = shard_files(config, shard)
+    return layout.exists(files.report) and layout.exists(files.rows)
 
 
 def iter_transcripts(config: BaseConfig) -> Iterator[dict[str, Any]]:
     """Every saved transcript of the completed shards of ``config``, in shard order."""
     for shard in range(config.num_shards):
-        path = transcript_path(config, shard)
-        if path.is_file():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    yield json.loads(line)
+        path = shard_files(config, shard).transcripts
+        if layout.exists(path):
+            yield from layout.read_jsonl(path)
 
 
-def run_shard(config: BaseConfig, shard: int) -> tuple[Path, RunReport]:
-    """Make sure shard ``shard`` is complete on disk; return its parquet file and report.
+def _read_tables(path: str) -> Iterator[pa.Table]:
+    """One-row tables of a shard file, read row group by row group (local or fsspec)."""
+    with fsspec.open(path, "rb") as handle:
+        parquet = pq.ParquetFile(handle)
+        for group in range(parquet.num_row_groups):
+            yield parquet.read_row_group(group)
 
-    A completed shard is reused as is. Otherwise its rows are generated into a temporary file that is
-    renamed into place only at the end, together with the shard's report.
+
+def iter_shard(config: BaseConfig, shard: int) -> Iterator[pa.Table]:
+    """The rows of shard ``shard`` as one-row tables, yielded as soon as each is made.
+
+    A completed checkpoint is read back. Otherwise rows are generated, yielded and written to a local
+    temporary parquet file; when the shard is done its parquet, transcripts and finally its report (the
+    completion marker) are published atomically. A consumer that stops early leaves no checkpoint, and the
+    LLM request cache keeps every answer already paid for.
     """
-    path = shard_path(config, shard)
-    report_path = path.with_suffix(".report.json")
-    if path.is_file() and report_path.is_file():
-        return path, RunReport.load(report_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    files = shard_files(config, shard)
+    if shard_complete(config, shard):
+        yield from _read_tables(files.rows)
+        return
     report = RunReport(config_name=config.name, config_hash=config.config_hash())
     quota = shard_quota(config.num_rows, config.num_shards, shard)
-    if quota == 0:
-        report.save(report_path)
-        pq.write_table(row_schema(config).empty_table(), path)
-        return path, report
     strategy = make_strategy(config)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    instruction = getattr(strategy, "row_kind", "pretraining") == "instruction"
+    instruction = strategy.row_kind == "instruction"
     schema = INSTRUCTION_SCHEMA if instruction else PRETRAINING_SCHEMA
     to_table = instruction_table if instruction else pretraining_table
-    rows = (
-        strategy.instruction_rows(shard, config.num_shards, report, quota)
-        if instruction
-        else shard_rows(strategy, shard, config.num_shards, report, quota)
-    )
-    try:
+    with layout.atomic_path(files.rows) as tmp:
         with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-            for row in rows:
-                writer.write_table(to_table(row), row_group_size=1)
+            if quota != 0:
+                for row in shard_rows(strategy, shard, config.num_shards, report, quota):
+                    table = to_table(row)
+                    writer.write_table(table, row_group_size=1)
+                    yield table
         transcripts = report.extra.pop("transcripts", None)
         if transcripts is not None:
-            lines = "".join(json.dumps(t, ensure_ascii=False) + "\n" for t in transcripts)
-            transcript_path(config, shard).write_text(lines, encoding="utf-8")
-        report.save(report_path.with_name(f".{report_path.name}.tmp"))
-        os.replace(tmp, path)
-        os.replace(report_path.with_name(f".{report_path.name}.tmp"), report_path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path, report
+            layout.atomic_write_jsonl(files.transcripts, transcripts)
+    layout.atomic_write_json(files.report, report.to_dict())
 
 
-def iter_shard_tables(path: Path) -> Iterator[pa.Table]:
-    """One-row tables of a shard file, read row group by row group."""
-    parquet = pq.ParquetFile(path)
-    for group in range(parquet.num_row_groups):
-        yield parquet.read_row_group(group)
+def run_shard(config: BaseConfig, shard: int) -> RunReport:
+    """Make sure shard ``shard`` is complete (generating it if needed) and return its report."""
+    for _ in iter_shard(config, shard):
+        pass
+    return shard_report(config, shard)
+
+
+def shard_report(config: BaseConfig, shard: int) -> RunReport:
+    return RunReport.from_dict(json.loads(layout.read_text(shard_files(config, shard).report)))
 
 
 def merged_report(config: BaseConfig) -> RunReport:
     """The reports of every completed shard of ``config``, added up."""
     total = RunReport(config_name=config.name, config_hash=config.config_hash())
     for shard in range(config.num_shards):
-        report_path = shard_path(config, shard).with_suffix(".report.json")
-        if report_path.is_file():
-            total.merge(RunReport.load(report_path))
+        if shard_complete(config, shard):
+            total.merge(shard_report(config, shard))
         else:
             total.skip("shard", "not completed")
     total.extra.setdefault("config", json.loads(json.dumps(config.to_dict(), default=str)))
-    if "hardness" in total.extra:
-        # Shard reports carry their own summary; the run's comes from the added-up counters.
-        from .strategies.nextlong import hardness_summary
-
-        total.extra["hardness"] = hardness_summary(total.stats)
-    if "cost" in total.extra:
-        from .strategies.hierarchical import cost_summary
-
-        total.extra["cost"] = cost_summary(total.stats, total.llm)
+    # Shard reports carry their own summaries; the run's come from the added-up counters.
+    total.extra.update(make_strategy(config).summarize(total))
     return total

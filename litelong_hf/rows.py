@@ -6,13 +6,20 @@ fixed columns so every config of a repo loads with the same code.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import datasets
 import numpy as np
 import pyarrow as pa
 
-from .packing import PackedRow
+from .packing import PackedRow, RowPacker, summarize_leftovers
+from .report import RunReport
+from .tokens import TokenCache, TokenCounter
+
+if TYPE_CHECKING:
+    from .config import BaseConfig
+    from .strategies.base import Bundle, ConversationDraft, Draft
 
 SOURCE_FEATURE = {
     "doc_id": datasets.Value("string"),
@@ -115,3 +122,104 @@ def pretraining_table(row: dict[str, Any]) -> pa.Table:
 def instruction_table(row: dict[str, Any]) -> pa.Table:
     """A one-row Arrow table of an instruction row."""
     return pa.Table.from_pylist([row], schema=INSTRUCTION_SCHEMA)
+
+
+def instruction_row(
+    draft: ConversationDraft, *, id: str, tokenizer: str, strategy: str, config_hash: str
+) -> dict[str, Any]:
+    """The instruction row dict of DESIGN.md for one conversation draft."""
+    return {
+        "id": id,
+        "messages": [{"role": m["role"], "content": m["content"]} for m in draft.messages],
+        "n_tokens": draft.n_tokens,
+        "documents": [{"doc_id": str(d["doc_id"]), "n_tokens": int(d["n_tokens"])} for d in draft.documents],
+        "questions": [
+            {"level": q["level"], "kind": q["kind"], "doc_index": int(q["doc_index"])}
+            for q in draft.questions
+        ],
+        "tokenizer": tokenizer,
+        "strategy": strategy,
+        "config_hash": config_hash,
+    }
+
+
+class RowMaker:
+    """The one place rows are made: drafts of one shard in, finished row dicts out, in order.
+
+    Pretraining bundles are packed into rows of exactly ``target_tokens`` (``packing.py``); conversation
+    drafts become instruction rows as they are. Everything a draft leaves unused is counted in ``report``.
+    """
+
+    def __init__(self, config: BaseConfig, shard: int, report: RunReport) -> None:
+        self.config = config
+        self.shard = shard
+        self.report = report
+        self.config_hash = config.config_hash()
+        self.made = 0
+        self._counter: TokenCounter | None = None
+        self._cache: TokenCache | None = None
+
+    def _next_id(self) -> str:
+        rid = row_id(self.config_hash, self.shard, self.made)
+        self.made += 1
+        return rid
+
+    def rows(self, draft: Draft, quota: int | None = None) -> Iterator[dict[str, Any]]:
+        """The rows of one draft; stops early once the shard has ``quota`` rows in all."""
+        from .strategies.base import ConversationDraft
+
+        if isinstance(draft, ConversationDraft):
+            yield self._instruction(draft)
+        else:
+            yield from self._pretraining(draft, quota)
+
+    def _instruction(self, draft: ConversationDraft) -> dict[str, Any]:
+        c = self.config
+        row = instruction_row(
+            draft,
+            id=self._next_id(),
+            tokenizer=c.tokenizer,
+            strategy=c.strategy,
+            config_hash=self.config_hash,
+        )
+        report = self.report
+        report.count("rows")
+        report.count("row_tokens", draft.n_tokens)
+        report.count("documents_in_rows", len(draft.documents))
+        for question in draft.questions:
+            report.count(f"questions_{question['level']}")
+        return row
+
+    def _pretraining(self, bundle: Bundle, quota: int | None) -> Iterator[dict[str, Any]]:
+        c, report = self.config, self.report
+        if self._counter is None:
+            self._counter = TokenCounter.get(c.tokenizer)
+            self._cache = TokenCache(self._counter)  # documents shared by bundles: tokenized once per shard
+        target = bundle.target_tokens or c.target_tokens
+        packer = RowPacker(self._counter, c.packing_config(target), cache=self._cache)
+        leftovers: list[Any] = []
+        made = 0
+        for packed in packer.pack(bundle.pieces, leftovers):
+            yield pretraining_row(
+                packed,
+                id=self._next_id(),
+                tokenizer=c.tokenizer,
+                strategy=c.strategy,
+                config_hash=self.config_hash,
+                topic=bundle.topic,
+            )
+            made += 1
+            report.count("rows")
+            report.count("tokens", packed.n_tokens)
+            report.count(f"rows_{target}_tokens")
+            report.count("tokens_cut_from_last_piece", packed.cut_tokens)
+            if (bundle.max_rows is not None and made >= bundle.max_rows) or (
+                quota is not None and self.made >= quota
+            ):
+                break
+        if made == 0:
+            report.skip(bundle.kind, f"not enough text to fill one {target}-token row")
+        else:
+            report.count(f"{bundle.kind}s_with_rows")
+        for reason, n in summarize_leftovers(leftovers).items():
+            report.skip("piece", reason, n)

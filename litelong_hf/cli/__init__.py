@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import os
 
 import typer
+
+from ..errors import cli_errors
 
 app = typer.Typer(
     name="litelong-hf",
@@ -14,7 +17,7 @@ app = typer.Typer(
 )
 
 # Each module exposes ``register(app)``. Order is the order of `--help`.
-_COMMAND_MODULES = ("corpus", "index", "topics", "generate", "serve", "push")
+_COMMAND_MODULES = ("corpus", "index", "topics", "generate", "serve", "push", "train", "eval", "space")
 
 
 def _register_all() -> None:
@@ -23,8 +26,21 @@ def _register_all() -> None:
         module.register(app)
 
 
+@app.callback()
+def _options(
+    debug: bool = typer.Option(
+        False, "--debug", help="Show the full traceback of errors (also LITELONG_HF_DEBUG=1).", is_eager=True
+    ),
+) -> None:
+    """Synthesize long-context training data (LiteLong, NExtLong, hierarchical QA) from short documents."""
+    if debug:
+        os.environ["LITELONG_HF_DEBUG"] = "1"
+
+
 _register_all()
 
 
 def main() -> None:
-    app()
+    """The console script: a user error prints one line naming the fix and exits 2 (``--debug``: traceback)."""
+    with cli_errors():
+        app(standalone_mode=True)

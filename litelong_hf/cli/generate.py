@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import json
 import os
 import shutil
 from pathlib import Path
@@ -12,10 +11,14 @@ from typing import Any
 import typer
 import yaml
 
-from ..config import ConfigError, config_fields, preset_names, strategy_config_class
-from ..corpus import CorpusError
+from .. import layout
+from ..config import ConfigError, config_fields, load_preset, preset_names, strategy_config_class
+from ..errors import cli_errors
+from ..layout import RunDir
 from ..progress import console
 from ..report import render_report
+from ..run import Run
+from ..secrets import known_secrets, redact
 from .options import collect_overrides, config_option_parameters
 
 MAX_CARD_DEBATES = 50
@@ -27,8 +30,6 @@ _EXPLICIT = {"name", "strategy", "corpus", "endpoint", "num_rows", "cache_dir"}
 
 def _union_config_classes() -> list[type]:
     seen: dict[str, type] = {}
-    from ..config import load_preset
-
     for preset in preset_names():
         strategy = str(load_preset(preset).get("strategy", ""))
         seen.setdefault(strategy, strategy_config_class(strategy))
@@ -43,38 +44,40 @@ def _dynamic_parameters() -> list[inspect.Parameter]:
     return list(params.values())
 
 
-def write_outputs(
-    dataset: Any, report: Any, config: Any, out: Path, overwrite: bool, transcripts: list[dict[str, Any]]
-) -> None:
-    """Write ``out/dataset`` (Arrow), ``out/parquet``, ``out/report.json``, ``out/config.yaml`` and, when
-    the run asked an LLM, ``out/transcripts.jsonl``, atomically (a failed write leaves no ``out``)."""
+def write_outputs(run: Run, out: Path, overwrite: bool) -> None:
+    """Write the run directory (:class:`~litelong_hf.layout.RunDir`: dataset/, parquet/, report.json,
+    config.yaml and, when the run asked an LLM, transcripts.jsonl) atomically: a failed write leaves no
+    ``out``, and keys never reach it."""
     if out.exists() and any(out.iterdir()) and not overwrite:
-        raise typer.BadParameter(f"{out} exists and is not empty; pass --overwrite or choose another --out.")
-    tmp = out.with_name(f".{out.name}.incomplete-{os.getpid()}")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
+        raise ConfigError(f"{out} exists and is not empty; pass --overwrite or choose another --out.")
+    tmp = RunDir(out.with_name(f".{out.name}.incomplete-{os.getpid()}"))
+    if tmp.root.exists():
+        shutil.rmtree(tmp.root)
     try:
-        dataset.save_to_disk(str(tmp / "dataset"), max_shard_size="500MB")
-        (tmp / "parquet").mkdir()
-        n_files = max(1, len(dataset) // 64 + (1 if len(dataset) % 64 else 0))
+        tmp.root.mkdir(parents=True)
+    except OSError as exc:
+        raise ConfigError(f"Cannot create {out}: {exc.strerror}; choose a writable --out.") from None
+    try:
+        dataset = run.dataset
+        dataset.save_to_disk(str(tmp.dataset), max_shard_size="500MB")
+        tmp.parquet.mkdir()
+        n_files = max(1, -(-len(dataset) // 64))
         for i in range(n_files):
             shard = dataset.shard(num_shards=n_files, index=i, contiguous=True)
-            shard.to_parquet(str(tmp / "parquet" / f"train-{i:05d}-of-{n_files:05d}.parquet"), batch_size=4)
-        if transcripts:
-            with (tmp / "transcripts.jsonl").open("w", encoding="utf-8") as handle:
-                for transcript in transcripts:
-                    handle.write(json.dumps(transcript, ensure_ascii=False) + "\n")
-        report.save(tmp / "report.json")
-        safe = {k: v for k, v in config.to_dict().items() if "key" not in k.lower() or k == "api_key_env"}
-        (tmp / "config.yaml").write_text(yaml.safe_dump(safe, sort_keys=False, allow_unicode=True))
+            shard.to_parquet(str(tmp.parquet / f"train-{i:05d}-of-{n_files:05d}.parquet"), batch_size=4)
+        if run.transcripts:
+            layout.atomic_write_jsonl(tmp.transcripts, run.transcripts)
+        secrets = known_secrets()
+        layout.atomic_write_json(tmp.report, redact(run.report.to_dict(), secrets))
+        config = redact(run.config.to_dict(), secrets)
+        layout.atomic_write_text(tmp.config, yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
         if out.exists():
             shutil.rmtree(out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, out)
+        os.replace(tmp.root, out)
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        if tmp.root.exists():
+            shutil.rmtree(tmp.root, ignore_errors=True)
 
 
 def generate(
@@ -84,66 +87,56 @@ def generate(
     endpoint: str | None,
     num_rows: int | None,
     num_proc: int | None,
+    executor: str,
+    ray_address: str | None,
     cache_dir: str | None,
     overwrite: bool,
-    **raw: str | None,
+    **raw: Any,
 ) -> None:
-    from ..builders import LongContextBuilder
-    from ..pipeline import NoRowsError, iter_transcripts, merged_report, require_rows
-    from ..strategies.debate import summarize_transcript
+    """The command: the same code path as :func:`litelong_hf.load` (``litelong_hf.run.generate``)."""
+    from ..run import generate as run_generate
 
-    try:
-        if config_name not in preset_names():
-            raise ConfigError(
-                f"Unknown config {config_name!r}. Valid config names: {', '.join(preset_names())}."
-            )
-        from ..config import load_preset
+    if config_name not in preset_names():
+        raise ConfigError(f"Unknown config {config_name!r}. Valid config names: {', '.join(preset_names())}.")
+    config_class = strategy_config_class(str(load_preset(config_name).get("strategy", "")))
+    own = config_fields(config_class)
+    foreign = sorted(k for k, v in raw.items() if v is not None and k not in own)
+    if foreign:
+        flags = ", ".join(f"--{k.replace('_', '-')}" for k in foreign)
+        raise ConfigError(f"{config_name} has no field(s) {flags}; see `litelong-hf generate --help`.")
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise ConfigError(f"{out} exists and is not empty; pass --overwrite or choose another --out.")
+    overrides = collect_overrides(config_class, raw)
+    console.print(f"generating [bold]{config_name}[/bold] (executor {executor})")
+    run = run_generate(
+        config_name,
+        executor=executor,  # type: ignore[arg-type]
+        num_proc=num_proc,
+        ray_address=ray_address,
+        cache_dir=cache_dir,
+        corpus=corpus,
+        endpoint=endpoint,
+        num_rows=num_rows,
+        **overrides,
+    )
+    if run.transcripts and run.config.strategy.startswith("litelong"):
+        from ..strategies.debate import summarize_transcript
 
-        config_class = strategy_config_class(str(load_preset(config_name).get("strategy", "")))
-        own = config_fields(config_class)
-        foreign = sorted(k for k, v in raw.items() if v is not None and k not in own)
-        if foreign:
-            raise ConfigError(f"{config_name} has no field(s) {foreign}; see `litelong-hf generate --help`.")
-        overrides = collect_overrides(config_class, raw)
-        overrides.update(
-            {
-                k: v
-                for k, v in {"corpus": corpus, "endpoint": endpoint, "num_rows": num_rows}.items()
-                if v is not None
-            }
-        )
-        if num_proc and num_proc > 1:
-            overrides.setdefault("num_shards", num_proc)
-        kwargs: dict[str, Any] = dict(overrides)
-        if cache_dir:
-            kwargs["cache_dir"] = cache_dir
-        builder = LongContextBuilder(config_name=config_name, **kwargs)
-        console.print(
-            f"generating [bold]{config_name}[/bold] ({builder.resolved.strategy}, {builder.resolved.target_tokens:,}"
-            f" tokens/row, corpus {builder.resolved.corpus!r}, config hash {builder.resolved.config_hash()})"
-        )
-        builder.download_and_prepare(num_proc=num_proc if num_proc and num_proc > 1 else None)
-        report = merged_report(builder.resolved)
-        require_rows(report)
-        dataset = builder.as_dataset(split="train")
-        transcripts = list(iter_transcripts(builder.resolved))
-        if transcripts and builder.resolved.strategy.startswith("litelong"):
-            # The card shows every subcategory's debate: what each debater proposed, kept, and rejected.
-            report.extra["debates"] = [summarize_transcript(t) for t in transcripts[:MAX_CARD_DEBATES]]
-            report.extra["debates_total"] = len(transcripts)
-        write_outputs(dataset, report, builder.resolved, out, overwrite, transcripts)
-    except (ConfigError, CorpusError, NoRowsError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    console.print(render_report(report))
-    extra = ", transcripts.jsonl" if transcripts else ""
+        # The card shows every subcategory's debate: what each debater proposed, kept, and rejected.
+        run.report.extra["debates"] = [summarize_transcript(t) for t in run.transcripts[:MAX_CARD_DEBATES]]
+        run.report.extra["debates_total"] = len(run.transcripts)
+    write_outputs(run, out, overwrite)
+    console.print(render_report(run.report))
+    extra = ", transcripts.jsonl" if run.transcripts else ""
     console.print(
-        f"wrote {len(dataset):,} rows to {out} (dataset/, parquet/, report.json, config.yaml{extra})"
+        f"wrote {len(run.dataset):,} rows of {run.config.target_tokens:,} tokens to {out} "
+        f"(dataset/, parquet/, report.json, config.yaml{extra}; config hash {run.config.config_hash()})"
     )
 
 
 def _command(**kwargs: Any) -> None:
-    generate(**kwargs)
+    with cli_errors():
+        generate(**kwargs)
 
 
 def register(app: typer.Typer) -> None:
@@ -184,7 +177,24 @@ def register(app: typer.Typer) -> None:
             "num_proc",
             inspect.Parameter.KEYWORD_ONLY,
             annotation=int | None,
-            default=typer.Option(None, help="Worker processes (also the default number of shards)."),
+            default=typer.Option(None, help="Processes running shards at once (rows never depend on it)."),
+        ),
+        inspect.Parameter(
+            "executor",
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=str,
+            default=typer.Option(
+                "local",
+                help="'local' (num_proc processes) or 'ray' (shards as Ray tasks; see docs/scale.md).",
+            ),
+        ),
+        inspect.Parameter(
+            "ray_address",
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=str | None,
+            default=typer.Option(
+                None, help="Ray cluster to join with --executor ray (default: a local one)."
+            ),
         ),
         inspect.Parameter(
             "cache_dir",

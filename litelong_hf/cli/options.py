@@ -1,43 +1,20 @@
-"""Config fields as CLI flags: every dataclass field becomes ``--field-name`` with its docstring as help."""
+"""Config fields as CLI flags: every dataclass field becomes ``--field-name``, typed, with its help text."""
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import inspect
-import itertools
 import json
-import textwrap
 import types
 import typing
-from functools import cache
 from typing import Any
 
 import typer
 
 
-@cache
-def field_docs(cls: type) -> dict[str, str]:
-    """Attribute docstrings (the string literal under each field) of a dataclass and its bases."""
-    docs: dict[str, str] = {}
-    for klass in reversed(cls.__mro__):
-        if not dataclasses.is_dataclass(klass):
-            continue
-        try:
-            tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
-        except (OSError, TypeError):
-            continue
-        body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
-        for node, nxt in itertools.pairwise(body):
-            if (
-                isinstance(node, ast.AnnAssign)
-                and isinstance(node.target, ast.Name)
-                and isinstance(nxt, ast.Expr)
-                and isinstance(nxt.value, ast.Constant)
-                and isinstance(nxt.value.value, str)
-            ):
-                docs[node.target.id] = " ".join(nxt.value.value.split())
-    return docs
+def field_help(cls: type) -> dict[str, str]:
+    """The help text of every field of a config dataclass (``field(metadata={"help": ...})``)."""
+    return {f.name: str(f.metadata.get("help", "")) for f in dataclasses.fields(cls)}
 
 
 def _base_type(annotation: Any) -> Any:
@@ -77,17 +54,34 @@ def coerce(value: str, annotation: Any, name: str) -> Any:
     return value
 
 
-def collect_overrides(config_class: type, raw: dict[str, str | None]) -> dict[str, Any]:
-    """Coerce the given ``--field`` values of ``config_class``; fields left unset are omitted."""
+def collect_overrides(config_class: type, raw: dict[str, Any]) -> dict[str, Any]:
+    """The given ``--field`` values of ``config_class`` in the field's type; unset fields are omitted.
+
+    Plain ``int``/``float``/``bool``/``str`` flags arrive typed from the command line; lists, mappings and
+    optional fields (which accept ``none``) arrive as text and are read here."""
     hints = typing.get_type_hints(config_class)
     return {
-        name: coerce(value, hints.get(name, str), name) for name, value in raw.items() if value is not None
+        name: coerce(value, hints.get(name, str), name) if isinstance(value, str) else value
+        for name, value in raw.items()
+        if value is not None
     }
+
+
+def _is_optional(annotation: Any) -> bool:
+    return type(None) in typing.get_args(annotation)
+
+
+def _flag_type(annotation: Any) -> Any:
+    """The type typer parses a flag into: the field's own for plain scalars, text for everything else."""
+    base = _base_type(annotation)
+    if not _is_optional(annotation) and base in (int, float, bool, str):
+        return base
+    return str
 
 
 def config_option_parameters(config_class: type, skip: set[str]) -> list[inspect.Parameter]:
     """``inspect.Parameter`` objects (for a typer command signature) of every config field not in ``skip``."""
-    docs = field_docs(config_class)
+    docs = field_help(config_class)
     hints = typing.get_type_hints(config_class)
     params = []
     for f in dataclasses.fields(config_class):
@@ -95,11 +89,14 @@ def config_option_parameters(config_class: type, skip: set[str]) -> list[inspect
             continue
         type_name = getattr(_base_type(hints.get(f.name, str)), "__name__", "str")
         default = f.default if f.default is not dataclasses.MISSING else "preset"
-        help_text = f"{docs.get(f.name, '')} [{type_name}; preset default: {default!r}]"
-        option = typer.Option(
-            None, f"--{f.name.replace('_', '-')}", help=help_text, rich_help_panel="Config fields"
-        )
+        choices = f.metadata.get("choices")
+        allowed = f" One of: {', '.join(map(str, choices))}." if choices else ""
+        help_text = f"{docs.get(f.name, '')}{allowed} [{type_name}; preset default: {default!r}]"
+        flag = f"--{f.name.replace('_', '-')}"
+        kind = _flag_type(hints.get(f.name, str))
+        names = [f"{flag}/--no-{f.name.replace('_', '-')}"] if kind is bool else [flag]
+        option = typer.Option(None, *names, help=help_text, rich_help_panel="Config fields")
         params.append(
-            inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=str | None)
+            inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind | None)
         )
     return params

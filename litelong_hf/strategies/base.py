@@ -1,24 +1,34 @@
-"""What every strategy provides: units of work (shards) that yield bundles of pieces, never rows.
+"""The strategy protocol: every synthesis method yields *drafts*, never rows.
 
-The pipeline (``litelong_hf.pipeline``) packs each bundle's pieces into exact-length rows, writes them and
-reports what did not become a row. A strategy therefore never tokenizes for packing, never writes files
-and never builds row dicts.
+Two kinds of draft exist, one per row schema (DESIGN.md):
+
+- :class:`Bundle`: ordered pieces that belong together in pretraining rows (a LiteLong topic, a NExtLong
+  meta-document). ``rows.py`` packs them into rows of exactly ``target_tokens``.
+- :class:`ConversationDraft`: one finished conversation (documents + question/answer turns) for an
+  instruction row, already fitted to the target with the chat template. ``rows.py`` turns it into a row.
+
+The pipeline (``litelong_hf.pipeline``) knows no strategy by name: it asks the registry for the strategy
+of a config, iterates ``strategy.drafts(...)``, hands each draft to ``rows.py``, writes the rows and merges
+the shard reports, letting the strategy add its own summary (``summarize``). A strategy therefore never
+tokenizes for packing, never writes files and never builds row dicts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 from ..config import BaseConfig
 from ..packing import Piece
 from ..report import RunReport
 
+RowKind = Literal["pretraining", "instruction"]
+
 
 @dataclass
 class Bundle:
-    """Pieces that belong together in rows, in order (a LiteLong topic, a NExtLong meta-document)."""
+    """Pieces that belong together in pretraining rows, in order (a LiteLong topic, a NExtLong seed)."""
 
     key: str
     """What the bundle is about (topic title, meta-document id); used in reports."""
@@ -35,10 +45,29 @@ class Bundle:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class ConversationDraft:
+    """One instruction row before it gets its id and provenance: chat messages plus what they came from."""
+
+    messages: list[dict[str, str]]
+    """``[{role, content}, ...]``: the first user turn holds the documents, then question/answer turns."""
+    n_tokens: int
+    """Tokens of ``messages`` rendered with the chat template (≤ the config's ``target_tokens``)."""
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    """``[{doc_id, n_tokens}, ...]`` in the order they appear in the first user turn."""
+    questions: list[dict[str, Any]] = field(default_factory=list)
+    """``[{level, kind, doc_index}, ...]``, one per question turn, in order."""
+
+
+Draft = Bundle | ConversationDraft
+
+
 class Strategy(Protocol):
     """A synthesis method. Instances are cheap; heavy resources load lazily and are cached per process."""
 
     name: ClassVar[str]
+    row_kind: ClassVar[RowKind]
+    """Which row schema the strategy's drafts become."""
     config: BaseConfig
 
     def num_work_items(self) -> int:
@@ -46,11 +75,17 @@ class Strategy(Protocol):
         ...
 
     def validate(self) -> None:
-        """Raise for bad input before any work starts (optional: the builder calls it when present)."""
+        """Raise the project's own error for bad input before any work starts."""
         ...
 
-    def bundles(self, shard: int, num_shards: int, report: RunReport) -> Iterator[Bundle]:
-        """The bundles of shard ``shard`` of ``num_shards``, deterministic for a given config."""
+    def drafts(self, shard: int, num_shards: int, report: RunReport) -> Iterator[Draft]:
+        """The drafts of shard ``shard`` of ``num_shards``, deterministic for a given config.
+
+        Consumed lazily: the pipeline stops iterating once the shard has its rows."""
+        ...
+
+    def summarize(self, report: RunReport) -> dict[str, Any]:
+        """Run-level entries for ``report.extra`` computed from the merged (added-up) shard reports."""
         ...
 
 

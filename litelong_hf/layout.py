@@ -1,0 +1,243 @@
+"""Where things live on disk, and how they get there: the one owner of paths and atomic writes.
+
+Caches (under ``cache_root(cache_dir)``)::
+
+    indexes/<key>/             BM25 indexes (documents or chunks), memory-mapped read-only by every worker
+    corpora/<fingerprint>/     the disk-backed document store of one corpus snapshot
+    llm/requests.sqlite        the LLM request cache
+    shards/<name>-<hash>/      shard checkpoints: parquet + report + transcripts, plus completion markers
+    topics/                    LiteLong topic caches
+
+A run directory (``litelong-hf generate --out DIR``)::
+
+    DIR/dataset/            the rows as a saved ``datasets.Dataset`` (Arrow)
+    DIR/parquet/            the same rows as parquet shards
+    DIR/report.json         the merged run report
+    DIR/transcripts.jsonl   LLM transcripts (LiteLong debates, hierarchical QA)
+    DIR/config.yaml         the resolved config
+
+Every write that others may read goes through :func:`atomic_write_bytes` / :func:`atomic_path`: the file
+appears whole or not at all, locally or on any fsspec filesystem (``s3://...``), so a killed run never
+leaves a half-written checkpoint that a re-run would trust.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import fsspec
+
+CACHE_ENV = "LITELONG_HF_CACHE"
+"""Environment variable that moves the default cache root."""
+
+
+def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Root of litelong-hf's caches: ``cache_dir``, else ``$LITELONG_HF_CACHE``, else
+    ``~/.cache/litelong_hf``. Created if missing."""
+    if cache_dir:
+        root = Path(cache_dir)
+    else:
+        env = os.environ.get(CACHE_ENV)
+        root = Path(env) if env else Path.home() / ".cache" / "litelong_hf"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def index_dir(key: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Folder of the BM25 index with cache key ``key``."""
+    return cache_root(cache_dir) / "indexes" / key
+
+
+def corpus_store_dir(fingerprint: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Folder of the disk-backed document store of the corpus snapshot ``fingerprint``."""
+    return cache_root(cache_dir) / "corpora" / fingerprint
+
+
+def llm_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Folder of the LLM request cache."""
+    return cache_root(cache_dir) / "llm"
+
+
+def topics_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Folder of LiteLong's topic caches."""
+    return cache_root(cache_dir) / "topics"
+
+
+def checkpoint_dir(name: str, config_hash: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Folder of the shard checkpoints of one config (``name`` is the preset or strategy name)."""
+    return cache_root(cache_dir) / "shards" / f"{name}-{config_hash}"
+
+
+# ---------------------------------------------------------------------------------------------- writes
+
+
+def _is_local(path: str | os.PathLike[str]) -> bool:
+    text = os.fspath(path)
+    return "://" not in text or text.startswith("file://")
+
+
+def _local(path: str | os.PathLike[str]) -> Path:
+    return Path(os.fspath(path).removeprefix("file://"))
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
+    """Yield a temporary path to write to; on success it replaces ``path`` in one step.
+
+    Local paths use ``os.replace`` (atomic on POSIX). Remote fsspec paths are written locally and uploaded
+    with one ``put`` (object stores publish an object whole). On an exception nothing appears at ``path``.
+    """
+    target = os.fspath(path)
+    if _is_local(target):
+        final = _local(target)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
+        try:
+            yield str(tmp)
+            os.replace(tmp, final)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return
+    import tempfile
+
+    fs, remote = fsspec.core.url_to_fs(target)
+    with tempfile.TemporaryDirectory(prefix="litelong-hf-") as folder:
+        local = str(Path(folder) / Path(remote).name)
+        yield local
+        fs.put_file(local, remote)
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` (local or fsspec) so readers see the old file or the new one, never half."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        handle.write(data)
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """:func:`atomic_write_bytes` for UTF-8 text."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike[str], value: Any) -> None:
+    """Write ``value`` as indented JSON, atomically."""
+    atomic_write_text(path, json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def atomic_write_jsonl(path: str | os.PathLike[str], records: Iterable[Any]) -> None:
+    """Write one JSON object per line, atomically."""
+    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records))
+
+
+def exists(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` (local or fsspec) exists."""
+    if _is_local(path):
+        return _local(path).exists()
+    fs, remote = fsspec.core.url_to_fs(os.fspath(path))
+    return bool(fs.exists(remote))
+
+
+def read_text(path: str | os.PathLike[str]) -> str:
+    """The UTF-8 text of ``path`` (local or fsspec)."""
+    with fsspec.open(os.fspath(path), "r", encoding="utf-8") as handle:
+        return str(handle.read())
+
+
+def read_jsonl(path: str | os.PathLike[str]) -> list[Any]:
+    """The records of a JSONL file (blank lines skipped)."""
+    return [json.loads(line) for line in read_text(path).splitlines() if line.strip()]
+
+
+# ------------------------------------------------------------------------------------------ run directory
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """The output folder of ``litelong-hf generate --out DIR``; read by ``push``, ``train`` and ``eval``."""
+
+    root: Path
+
+    @property
+    def dataset(self) -> Path:
+        return self.root / "dataset"
+
+    @property
+    def parquet(self) -> Path:
+        return self.root / "parquet"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "report.json"
+
+    @property
+    def transcripts(self) -> Path:
+        return self.root / "transcripts.jsonl"
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+    def is_run(self) -> bool:
+        """Whether the folder holds a finished run (rows and report)."""
+        return self.dataset.is_dir() and self.report.is_file()
+
+    def load_report(self) -> dict[str, Any]:
+        return dict(json.loads(self.report.read_text(encoding="utf-8")))
+
+
+# ------------------------------------------------------------------------------------------ topics files
+
+TOPIC_FIELDS = ("top", "sub", "title")
+"""Required keys of every line of a topics file (``explanation`` and ``code`` are optional)."""
+
+
+class TopicsFileError(ValueError):
+    """A topics file is missing or malformed; the message names the line and the fix."""
+
+
+def write_topics(path: str | os.PathLike[str], topics: Iterable[dict[str, Any]]) -> None:
+    """Write LiteLong topics as JSONL (one ``{top, sub, title, explanation?, ...}`` per line), atomically."""
+    atomic_write_jsonl(path, topics)
+
+
+def read_topics(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Read and check a topics file written by :func:`write_topics` (or by hand).
+
+    Raises :class:`TopicsFileError` naming the first bad line.
+    """
+    if not exists(path):
+        raise TopicsFileError(f"topics file {path} does not exist; write one with `litelong-hf topics`.")
+    topics: list[dict[str, Any]] = []
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise TopicsFileError(
+                f"{path}, line {number}: not JSON ({exc.msg}). Each line must be an object like "
+                '{"top": "SCIENCE", "sub": "Astronomy", "title": "..."}.'
+            ) from None
+        if not isinstance(record, dict):
+            raise TopicsFileError(
+                f"{path}, line {number}: expected a JSON object, got {type(record).__name__}."
+            )
+        if "title" not in record and isinstance(record.get("topic"), str):
+            record["title"] = record["topic"]  # the debate's own key, accepted for hand-written files
+        missing = [k for k in TOPIC_FIELDS if not isinstance(record.get(k), str) or not record[k].strip()]
+        if missing:
+            raise TopicsFileError(
+                f"{path}, line {number}: missing or empty {', '.join(missing)}; every line needs "
+                f"{', '.join(TOPIC_FIELDS)}."
+            )
+        topics.append(record)
+    if not topics:
+        raise TopicsFileError(f"topics file {path} holds no topics; write it with `litelong-hf topics`.")
+    return topics
