@@ -16,6 +16,8 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     import datasets
 
+    from .hub import push_to_hub
+
 
 def load(
     config_name: str,
@@ -73,11 +75,14 @@ def load(
     return run.dataset
 
 
-def push_to_hub(*args: Any, **kwargs: Any) -> Any:
-    """Publish a generated dataset with its card; see :func:`litelong_hf.hub.push_to_hub`."""
-    from .hub import push_to_hub as _push
+def __getattr__(name: str) -> Any:
+    # `push_to_hub` is litelong_hf.hub's own function (its real signature and docs), imported on first use
+    # so that `import litelong_hf` stays light.
+    if name == "push_to_hub":
+        from .hub import push_to_hub
 
-    return _push(*args, **kwargs)
+        return push_to_hub
+    raise AttributeError(f"module 'litelong_hf' has no attribute {name!r}")
 
 
 __all__ = ["__version__", "load", "push_to_hub"]

@@ -114,12 +114,12 @@ class BaseConfig:
         default=None, metadata={"help": "Stop after this many rows (``None``: as many as the inputs give)."}
     )
     num_shards: int = field(
-        default=8,
+        default=1,
         metadata={
             "help": (
                 "Independent units of work (slices of topics, seeds or documents); a re-run skips finished "
-                "shards. ``num_proc`` or ``--executor ray`` run up to this many at once; rows never depend "
-                "on how many workers run them."
+                "shards. ``num_proc`` or ``--executor ray`` run up to this many at once (as in ``datasets``, "
+                "more workers than shards do nothing); rows depend on it, never on the number of workers."
             )
         },
     )

@@ -46,10 +46,11 @@ def debug_enabled() -> bool:
 
 
 @contextlib.contextmanager
-def cli_errors() -> Iterator[None]:
+def cli_errors(*, top_level: bool = False) -> Iterator[None]:
     """Turn a user error into ``error: <message>`` on stderr and exit status 2, without a traceback.
 
-    Other exceptions propagate (they are bugs and deserve their traceback)."""
+    Other exceptions propagate (they are bugs and deserve their traceback). Inside a command use the
+    default (``typer.Exit``); around the whole application (``top_level``) exit the process directly."""
     try:
         yield
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
@@ -65,4 +66,6 @@ def cli_errors() -> Iterator[None]:
         if not debug_enabled():
             typer.echo("(run with --debug or LITELONG_HF_DEBUG=1 for the traceback)", err=True)
         sys.stderr.flush()
+        if top_level:
+            raise SystemExit(2) from None
         raise typer.Exit(2) from None

@@ -152,11 +152,11 @@ def iter_shard(config: BaseConfig, shard: int) -> Iterator[pa.Table]:
     layout.atomic_write_json(files.report, report.to_dict())
 
 
-def run_shard(config: BaseConfig, shard: int) -> RunReport:
-    """Make sure shard ``shard`` is complete (generating it if needed) and return its report."""
+def run_shard(config: BaseConfig, shard: int) -> tuple[str, RunReport]:
+    """Make sure shard ``shard`` is complete (generating it if needed); return its parquet path and report."""
     for _ in iter_shard(config, shard):
         pass
-    return shard_report(config, shard)
+    return shard_files(config, shard).rows, shard_report(config, shard)
 
 
 def shard_report(config: BaseConfig, shard: int) -> RunReport:

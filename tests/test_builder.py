@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import litelong_hf
 from litelong_hf.builders import LongContextBuilder
 from litelong_hf.config import ConfigError, make_config, preset_names
-from litelong_hf.pipeline import NoRowsError, require_rows, run_shard, shard_path, shard_quota
+from litelong_hf.pipeline import NoRowsError, require_rows, run_shard, shard_files, shard_quota
 from litelong_hf.report import RunReport
 
 SMALL = {"max_documents": 400}
@@ -47,13 +47,15 @@ def test_load_streaming_and_num_proc(tmp_path: Path) -> None:
     assert isinstance(streamed, datasets.IterableDataset)
     rows = list(streamed)
     assert len(rows) == 2 and all(r["n_tokens"] == 65_536 for r in rows)
-    ds = litelong_hf.load("nextlong-64k", num_proc=2, num_rows=4, cache_dir=str(tmp_path / "np"), **SMALL)
+    ds = litelong_hf.load(
+        "nextlong-64k", num_proc=2, num_rows=4, num_shards=2, cache_dir=str(tmp_path / "np"), **SMALL
+    )
     assert len(ds) == 4
     assert sorted({row_id.split("/")[1] for row_id in ds["id"]}) == ["00000", "00001"]  # two shards
 
 
 def test_load_errors() -> None:
-    with pytest.raises(ValueError, match="single 'train' split"):
+    with pytest.raises(ConfigError, match="single 'train' split"):
         litelong_hf.load("nextlong-64k", split="test")
     with pytest.raises(ConfigError, match="Valid fields"):
         LongContextBuilder(config_name="nextlong-64k", rows_per_topic=2)
@@ -62,11 +64,11 @@ def test_load_errors() -> None:
 def test_completed_shard_is_reused(tmp_path: Path) -> None:
     config = make_config("nextlong-64k", num_rows=1, cache_dir=str(tmp_path), **SMALL)
     path, report = run_shard(config, 0)
-    stamp = path.stat().st_mtime_ns
+    stamp = Path(path).stat().st_mtime_ns
     again, report_again = run_shard(config, 0)
-    assert again == path == shard_path(config, 0) and again.stat().st_mtime_ns == stamp
+    assert again == path == shard_files(config, 0).rows and Path(again).stat().st_mtime_ns == stamp
     assert report_again.to_dict() == report.to_dict()
-    assert not list(path.parent.glob(".*.tmp"))  # nothing half-written left behind
+    assert not list(Path(path).parent.glob(".*.tmp"))  # nothing half-written left behind
 
 
 @given(st.integers(min_value=0, max_value=10_000), st.integers(min_value=1, max_value=64))

@@ -50,7 +50,7 @@ def test_completed_shards_are_reused_and_markers_come_last(tmp_path: Path) -> No
     before = Path(files.rows).read_bytes()
     os.remove(files.report)
     assert not shard_complete(config, 0)
-    report = run_shard(config, 0)
+    _, report = run_shard(config, 0)
     assert report.stats["rows"] == 1 and shard_complete(config, 0)
     assert pq.read_table(files.rows).equals(pq.read_table(io.BytesIO(before)))
 

@@ -42,5 +42,5 @@ _register_all()
 
 def main() -> None:
     """The console script: a user error prints one line naming the fix and exits 2 (``--debug``: traceback)."""
-    with cli_errors():
-        app(standalone_mode=True)
+    with cli_errors(top_level=True):
+        app()

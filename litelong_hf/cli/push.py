@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+HubEndpointOption = Annotated[
+    str | None,
+    typer.Option("--endpoint", help="Hub URL (default: $HF_ENDPOINT or huggingface.co).", show_default=False),
+]
+"""``--endpoint`` of every command that talks to the Hub (``push``, ``space push``...)."""
+
+HubTokenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        help="Hub token with write access. Prefer HF_TOKEN or `hf auth login`: a token on the command "
+        "line ends up in the shell history.",
+        show_default=False,
+    ),
+]
+"""``--token`` of every command that writes to the Hub."""
 
 
 def push(
@@ -49,38 +67,37 @@ def push(
             show_default=False,
         ),
     ] = None,
-    endpoint: Annotated[
-        str | None,
-        typer.Option(
-            "--endpoint", help="Hub URL (default: $HF_ENDPOINT or huggingface.co).", show_default=False
-        ),
-    ] = None,
-    token: Annotated[
-        str | None,
-        typer.Option(
-            "--token",
-            help="Hub token with write access. Prefer HF_TOKEN or `hf auth login`: a token on the command "
-            "line ends up in the shell history.",
-            show_default=False,
-        ),
-    ] = None,
+    endpoint: HubEndpointOption = None,
+    token: HubTokenOption = None,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="On an error, show the traceback and the Hub's debug log too.")
+    ] = False,
 ) -> None:
     """Push generated rows to the Hugging Face Hub as parquet shards plus a dataset card.
 
     Resumable: if the push fails, run the same command again; shards already uploaded are not sent twice,
-    and nothing becomes visible until the final commit.
+    and nothing becomes visible until the final commit. Bad inputs (folder, repo id, config name, token)
+    are reported in one line before anything is sent (exit status 2); --debug shows the traceback.
     """
     from rich.console import Console
     from rich.markup import escape
 
-    from litelong_hf.hub import PushError, load_run_dir, push_to_hub
+    from litelong_hf.errors import cli_errors, debug_enabled
+    from litelong_hf.hub import PushValidationError, load_run_dir, push_to_hub
 
     console = Console(stderr=True)
-    try:
+    if debug:
+        os.environ["LITELONG_HF_DEBUG"] = (
+            "1"  # what the global `litelong-hf --debug` sets, read by cli_errors
+        )
+    if debug_enabled():
+        _debug_logging()
+    # A user error (PushError...) becomes one line and exit status 2; --debug lets its traceback through.
+    with cli_errors():
         run = load_run_dir(directory)
         config_name = config or (run.report.config_name if run.report is not None else "") or None
         if config_name is None:
-            raise PushError(
+            raise PushValidationError(
                 f"No config name: pass --config NAME (e.g. --config litelong-128k); {directory} has no "
                 "report.json naming one."
             )
@@ -99,15 +116,23 @@ def push(
             endpoint=endpoint,
             progress=lambda line: console.print(escape(line), highlight=False, soft_wrap=True),
         )
-    except PushError as err:
-        console.print(f"[bold red]Error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(code=1) from None
     console.print(
         f"Pushed [bold]{result.config_name}[/]: {result.num_rows:,} rows in {result.num_shards} shard(s) "
         f"to {result.repo_id}\n{result.commit_url}\nLoad it with: {result.load_snippet}",
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _debug_logging() -> None:
+    """Debug lines of the push (Hub errors, scrubbed of the token) on stderr."""
+    import logging
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("litelong_hf.hub")  # the push's own logger: never huggingface_hub's headers
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
 
 
 def register(app: typer.Typer) -> None:

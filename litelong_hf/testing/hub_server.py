@@ -1,5 +1,7 @@
 """A local server that speaks the part of the Hugging Face Hub's HTTP API that a push and a load use.
 
+(Over 400 lines on purpose: one self-contained Hub emulation (state, routes, faults) used as one file.)
+
 Tests (ours and yours) point ``huggingface_hub`` and ``datasets`` at it with ``HF_ENDPOINT`` (set, with
 ``HF_HUB_DISABLE_XET=1``, before those libraries are imported) or with ``HfApi(endpoint=...)``::
 
@@ -34,7 +36,8 @@ Routes (all that ``huggingface_hub`` 2.x and ``datasets`` 5.x call in a push + l
 Authentication: a request carrying a wrong token gets 401; writes need the right token; reads of a
 public repo need none. The repository state (commits, trees) lives in ``root_dir/repos`` as JSON and the
 file contents in ``root_dir/objects`` (content-addressed by sha256), so a test can inspect everything the
-server stored. Only the standard library (and PyYAML, to validate card metadata) is used.
+server stored (written atomically through :mod:`litelong_hf.layout`). Besides the standard library, only
+PyYAML (to validate card metadata) is used.
 
 Outside pytest: ``HF_TOKEN=... python -m litelong_hf.testing.hub_server --root DIR`` prints the URL and
 serves until interrupted.
@@ -44,6 +47,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -61,6 +65,8 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import yaml
+
+from litelong_hf.layout import atomic_write_bytes, atomic_write_text
 
 __all__ = [
     "FaultInjector",
@@ -213,9 +219,7 @@ class _ObjectStore:
         target = self.path(sha256)
         if target.is_file():
             return
-        tmp = target.with_name(f".{sha256}.{secrets.token_hex(4)}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(target)
+        atomic_write_bytes(target, data)
 
 
 class _HttpError(Exception):
@@ -236,14 +240,7 @@ class _Repo:
     created_at: str
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "repo_type": self.repo_type,
-            "repo_id": self.repo_id,
-            "private": self.private,
-            "branches": self.branches,
-            "commits": self.commits,
-            "created_at": self.created_at,
-        }
+        return dataclasses.asdict(self)
 
     def resolve(self, revision: str) -> str:
         if revision in self.branches:
@@ -275,16 +272,17 @@ class _HubState:
 
     def _save(self, repo: _Repo) -> None:
         target = self.root / "repos" / f"{repo.repo_type}s" / repo.repo_id / "repo.json"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(json.dumps(repo.to_json(), indent=1, sort_keys=True))
-        tmp.replace(target)
+        atomic_write_text(target, json.dumps(repo.to_json(), indent=1, sort_keys=True))
 
     def get(self, repo_type: str, repo_id: str) -> _Repo:
         repo = self._repos.get((repo_type, repo_id))
         if repo is None:
             raise _HttpError(404, "Repository not found", "RepoNotFound")
         return repo
+
+    def repo_ids(self, repo_type: str) -> list[str]:
+        with self.lock:
+            return sorted(repo_id for kind, repo_id in self._repos if kind == repo_type)
 
     def create(self, repo_type: str, repo_id: str, private: bool) -> tuple[_Repo, bool]:
         with self.lock:
@@ -424,6 +422,10 @@ class HubServer:
         repo = self._state.get(repo_type, repo_id)
         entry = repo.tree(repo.resolve(revision))[path]
         return self._state.objects.read(entry.sha256)
+
+    def repo_ids(self, repo_type: str = "dataset") -> list[str]:
+        """Ids of every repo of ``repo_type`` on this server (to assert that nothing was created)."""
+        return self._state.repo_ids(repo_type)
 
     def commit_count(self, repo_id: str, repo_type: str = "dataset") -> int:
         """Number of commits in the repo, the initial one included."""

@@ -3,6 +3,7 @@
     python _hub_client.py push RUN_DIR REPO CONFIG [--max-shard-size S] [--row-group-size N] [--private]
     python _hub_client.py load REPO CONFIG OUT_DIR
     python _hub_client.py cli push RUN_DIR REPO --config CONFIG ...
+    python _hub_client.py cli-batch ARGV_LISTS.json      (several push commands in one process)
 
 The last stdout line is a JSON payload. ``LITELONG_TEST_NO_BACKOFF=1`` skips the sleeps of
 huggingface_hub's retry backoff (the retries still happen) so failure tests stay fast.
@@ -75,7 +76,8 @@ def _load(args: argparse.Namespace) -> dict[str, Any]:
     return {"num_rows": len(loaded), "features": str(loaded.features)}
 
 
-def _cli(argv: list[str]) -> dict[str, Any]:
+def _cli_many(argvs: list[list[str]]) -> list[dict[str, Any]]:
+    """Run the push command once per argv, in this process; what each printed and how it ended."""
     import typer
     from hub_fixtures import push_command_module
     from typer.testing import CliRunner
@@ -87,8 +89,22 @@ def _cli(argv: list[str]) -> dict[str, Any]:
     def _root() -> None:
         """Test app holding only the push command."""
 
-    result = CliRunner().invoke(app, argv)
-    return {"exit_code": result.exit_code, "output": result.output}
+    results = []
+    for argv in argvs:
+        result = CliRunner().invoke(app, argv)
+        escaped = result.exception if not isinstance(result.exception, SystemExit) else None
+        results.append(
+            {
+                "exit_code": result.exit_code,
+                "output": result.output,
+                "exception": type(escaped).__name__ if escaped is not None else None,
+            }
+        )
+    return results
+
+
+def _cli(argv: list[str]) -> dict[str, Any]:
+    return _cli_many([argv])[0]
 
 
 def main() -> int:
@@ -96,6 +112,11 @@ def main() -> int:
     if sys.argv[1] == "cli":
         payload = _cli(sys.argv[2:])
         print(json.dumps({"ok": payload["exit_code"] == 0, **payload}))
+        return 0
+    if sys.argv[1] == "cli-batch":
+        with open(sys.argv[2], encoding="utf-8") as handle:
+            argvs = json.load(handle)
+        print(json.dumps({"ok": True, "results": _cli_many(argvs)}))
         return 0
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)

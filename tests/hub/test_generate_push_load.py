@@ -1,4 +1,4 @@
-"""What a user does with the README alone: `litelong-hf generate`, `litelong-hf push`, `load_dataset`.
+"""What a user does with the README alone: `generate`, `eval quality`, `push`, then `load_dataset`.
 
 Real LiteLong rows from the demo corpus (topics from a file, so no LLM time), the real CLI in
 subprocesses, and `datasets.load_dataset` against the local Hub server.
@@ -15,6 +15,8 @@ from pathlib import Path
 import datasets
 import pytest
 from hub_fixtures import LocalHub
+
+from litelong_hf.card import parse_card
 
 TOPICS = [
     {"top": "POLITICAL SCIENCE", "sub": "Civil Rights", "title": "Voting rights and elections"},
@@ -42,6 +44,9 @@ def test_generate_push_load_two_configs(local_hub: LocalHub) -> None:
         assert done.returncode == 0, done.stderr[-3000:]
         assert (out / "report.json").is_file() and (out / "parquet").is_dir()
         runs[config] = datasets.load_from_disk(str(out / "dataset"))
+        if config == "litelong-64k":  # data-quality scores into report.json, for the card
+            scored = _cli(local_hub, "eval", "quality", str(out), "--lm", "none", "--label-field", "source")
+            assert scored.returncode == 0, scored.stderr[-3000:]
         pushed = _cli(local_hub, "push", str(out), "tester/long-news", "--config", config)
         assert pushed.returncode == 0, pushed.stdout[-3000:] + pushed.stderr[-3000:]
         assert local_hub.token not in pushed.stdout + pushed.stderr
@@ -51,6 +56,9 @@ def test_generate_push_load_two_configs(local_hub: LocalHub) -> None:
     assert any(f.startswith("litelong-128k/") and f.endswith(".parquet") for f in files)
     card = local_hub.server.read_file("tester/long-news", "README.md").decode()
     assert "litelong-64k" in card and "litelong-128k" in card
+    sections = parse_card(card).sections
+    assert "### Data quality" in sections["litelong-64k"] and "| topic_purity | higher |" in card
+    assert "### Data quality" not in sections["litelong-128k"]
 
     for config, local in runs.items():
         out_dir = local_hub.workdir / "loaded" / config

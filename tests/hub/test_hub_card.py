@@ -12,7 +12,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from litelong_hf.card import (
-    REDACTED,
     CardInputs,
     compute_stats,
     detect_row_schema,
@@ -20,15 +19,14 @@ from litelong_hf.card import (
     merge_card,
     parse_card,
     preview_row,
-    redact,
     render_config_section,
     render_length_histogram,
-    scrub_text,
     size_category,
     source_reuse,
     stats_from_batches,
     summarize,
 )
+from litelong_hf.secrets import REDACTED, redact, scrub_text
 
 DATASET_INFO = {
     "features": [{"name": "id", "dtype": "string"}],

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from litelong_hf.hub import (
     PushValidationError,
     choose_row_group_size,
+    expected_schema,
     load_run_dir,
     parse_size,
     plan_num_shards,
@@ -17,6 +18,7 @@ from litelong_hf.hub import (
     shard_paths,
     validate_config_name,
     validate_repo_id,
+    write_shard,
 )
 from litelong_hf.report import RunReport
 
@@ -39,10 +41,35 @@ def test_invalid_repo_ids(repo_id: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["litelong-64k", "litelong-nextlong-128k", "nextlong-512k", "hierarchical-1m", "litelong-128k-fineweb"],
+    [
+        "litelong-64k",
+        "litelong-nextlong-128k",
+        "nextlong-512k",
+        "hierarchical-1m",
+        "litelong-128k-fineweb",
+        "random-concat-64k",
+    ],
 )
 def test_valid_config_names(name: str) -> None:
     assert validate_config_name(name)
+
+
+def test_config_name_parts() -> None:
+    assert tuple(validate_config_name("litelong-nextlong-128k-news-v2")) == (
+        "litelong-nextlong",
+        "128k",
+        "news-v2",
+    )
+    assert expected_schema("hierarchical-350k") == "instruction"
+    assert expected_schema("random-concat-128k") == "pretraining"
+
+
+def test_report_of_another_config_is_refused() -> None:
+    good = pretraining_dataset(2, 32, 1)
+    with pytest.raises(PushValidationError, match=r"generated as 'litelong-64k'.*--config litelong-64k"):
+        _push(good, config_name="nextlong-64k", report=RunReport(config_name="litelong-64k"))
+    with pytest.raises(PushValidationError, match="generated as 'litelong-64k'"):
+        _push(good, config_name="litelong-128k", report=RunReport(config_name="litelong-64k"))
 
 
 @pytest.mark.parametrize(
@@ -75,11 +102,9 @@ def test_sizes_and_shards() -> None:
 
 
 def test_shards_are_byte_identical_across_writes(tmp_path) -> None:
-    from litelong_hf.hub import _write_shard
-
     ds = pretraining_dataset(6, 64, 1)
-    _write_shard(ds, 1, 2, tmp_path / "a.parquet", 2)
-    _write_shard(ds, 1, 2, tmp_path / "b.parquet", 2)
+    write_shard(ds, 1, 2, tmp_path / "a.parquet", 2)
+    write_shard(ds, 1, 2, tmp_path / "b.parquet", 2)
     assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
 
 
@@ -109,6 +134,18 @@ def test_bad_inputs_fail_before_the_network() -> None:
         _push(good, config_name="litelong-64k", row_group_size=0)
     with pytest.raises(PushValidationError, match="report must be a RunReport"):
         _push(good, config_name="litelong-64k", report={"stats": {}})
+
+
+def test_report_of_the_same_config_with_a_suffix_passes_validation() -> None:
+    from litelong_hf.hub import PushError
+
+    with pytest.raises(PushError, match="Could not reach") as caught:
+        _push(
+            pretraining_dataset(2, 32, 1),
+            config_name="litelong-64k-news",
+            report=RunReport(config_name="litelong-64k"),
+        )
+    assert not isinstance(caught.value, PushValidationError)
 
 
 def test_inconsistent_token_counts_are_rejected() -> None:
@@ -149,10 +186,22 @@ def test_load_run_dir_layouts(tmp_path) -> None:
     assert plain.report is None and len(plain.dataset) == 2
 
     (tmp_path / "empty").mkdir()
-    with pytest.raises(PushValidationError, match="No saved dataset"):
+    with pytest.raises(PushValidationError, match="No rows in"):
         load_run_dir(tmp_path / "empty")
-    with pytest.raises(PushValidationError, match="not a directory"):
+    with pytest.raises(PushValidationError, match="does not exist"):
         load_run_dir(tmp_path / "missing")
+    broken = tmp_path / "broken"
+    ds.save_to_disk(str(broken / "dataset"))
+    (broken / "report.json").write_text("{not json")
+    with pytest.raises(PushValidationError, match="not a readable run report"):
+        load_run_dir(broken)
+    (broken / "report.json").unlink()
+    (broken / "config.yaml").write_text("a: [unclosed\n")
+    with pytest.raises(PushValidationError, match="not readable YAML"):
+        load_run_dir(broken)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(PushValidationError, match="not a directory"):
+        load_run_dir(tmp_path / "file")
 
 
 def test_cli_reports_errors_without_traceback(tmp_path) -> None:
@@ -168,9 +217,9 @@ def test_cli_reports_errors_without_traceback(tmp_path) -> None:
     pretraining_dataset(2, 16, 1).save_to_disk(str(tmp_path / "run" / "dataset"))
     runner = CliRunner()
     result = runner.invoke(app, ["push", str(tmp_path / "run"), "me/data"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
     assert "No config name" in result.output and "Traceback" not in result.output
     result = runner.invoke(app, ["push", str(tmp_path / "nowhere"), "me/data", "--config", "litelong-64k"])
-    assert result.exit_code == 1 and "not a directory" in result.output
+    assert result.exit_code == 2 and "does not exist" in result.output
     result = runner.invoke(app, ["push", "--help"])
     assert result.exit_code == 0 and "--max-shard-size" in result.output
