@@ -352,6 +352,17 @@ class RowPacker:
         else:
             yield from self._pack_in_order(self._encoded(pieces), sink)
 
+    def _usable(self, piece: Piece, ids: np.ndarray, sink: list[Leftover], *, long_ok: bool) -> bool:
+        """False, with a leftover, for an empty piece or one longer than a row (unless ``long_ok``)."""
+        if len(ids) == 0:
+            reason = REASON_EMPTY
+        elif len(ids) > self.config.target_tokens and not long_ok:
+            reason = REASON_TOO_LONG
+        else:
+            return True
+        sink.append(Leftover(piece.doc_id, piece.role, len(ids), reason))
+        return False
+
     def _single(self, piece: Piece, ids: np.ndarray, sink: list[Leftover]) -> PackedRow | None:
         """A piece longer than a row, alone in its own row (``allow_single_piece_rows``)."""
         row = self._assembler()
@@ -380,13 +391,9 @@ class RowPacker:
                 if item is None:
                     break
                 piece, ids = item
-            if len(ids) == 0:
-                sink.append(Leftover(piece.doc_id, piece.role, 0, REASON_EMPTY))
+            if not self._usable(piece, ids, sink, long_ok=self.config.allow_single_piece_rows):
                 continue
             if len(ids) > target:
-                if not self.config.allow_single_piece_rows:
-                    sink.append(Leftover(piece.doc_id, piece.role, len(ids), REASON_TOO_LONG))
-                    continue
                 single = self._single(piece, ids, sink)
                 if single is not None:
                     if row.empty:
@@ -448,13 +455,8 @@ class RowPacker:
                 item = next(stream, None)
                 if item is None:
                     break
-                piece, ids = item
-                if len(ids) == 0:
-                    sink.append(Leftover(piece.doc_id, piece.role, 0, REASON_EMPTY))
-                elif len(ids) > target:
-                    sink.append(Leftover(piece.doc_id, piece.role, len(ids), REASON_TOO_LONG))
-                else:
-                    window.append((piece, ids))
+                if self._usable(*item, sink, long_ok=False):
+                    window.append(item)
             if not window:
                 break
             choice = self._best_fit(row, window)

@@ -139,7 +139,21 @@ def _command(**kwargs: Any) -> None:
         generate(**kwargs)
 
 
+# The command's own options (name, type, default, help); every config field is added after them.
+_OWN_OPTIONS: list[tuple[str, Any, Any, str]] = [
+    ("corpus", str | None, None, "'demo', a Hub dataset id, or local files; default: the preset's."),
+    ("endpoint", str | None, None, "OpenAI-compatible/TGI endpoint URL; default: embedded SmolLM2."),
+    ("num_rows", int | None, None, "Stop after this many rows."),
+    ("num_proc", int | None, None, "Processes running shards at once (rows never depend on it)."),
+    ("executor", str, "local", "'local' (num_proc processes) or 'ray' (shards as Ray tasks; docs/scale.md)."),
+    ("ray_address", str | None, None, "Ray cluster to join with --executor ray (default: a local one)."),
+    ("cache_dir", str | None, None, "Cache root for indexes, LLM answers and checkpoints."),
+    ("overwrite", bool, False, "Replace an existing --out folder."),
+]
+
+
 def register(app: typer.Typer) -> None:
+    keyword = inspect.Parameter.KEYWORD_ONLY
     explicit = [
         inspect.Parameter(
             "config_name",
@@ -149,64 +163,13 @@ def register(app: typer.Typer) -> None:
         ),
         inspect.Parameter(
             "out",
-            inspect.Parameter.KEYWORD_ONLY,
+            keyword,
             annotation=Path,
             default=typer.Option(..., "--out", "-o", help="Output folder (dataset/, parquet/, report.json)."),
         ),
-        inspect.Parameter(
-            "corpus",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=str | None,
-            default=typer.Option(
-                None, help="'demo', a Hub dataset id, or local files; default: the preset's."
-            ),
-        ),
-        inspect.Parameter(
-            "endpoint",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=str | None,
-            default=typer.Option(None, help="OpenAI-compatible/TGI endpoint URL; default: embedded SmolLM2."),
-        ),
-        inspect.Parameter(
-            "num_rows",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=int | None,
-            default=typer.Option(None, help="Stop after this many rows."),
-        ),
-        inspect.Parameter(
-            "num_proc",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=int | None,
-            default=typer.Option(None, help="Processes running shards at once (rows never depend on it)."),
-        ),
-        inspect.Parameter(
-            "executor",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=str,
-            default=typer.Option(
-                "local",
-                help="'local' (num_proc processes) or 'ray' (shards as Ray tasks; see docs/scale.md).",
-            ),
-        ),
-        inspect.Parameter(
-            "ray_address",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=str | None,
-            default=typer.Option(
-                None, help="Ray cluster to join with --executor ray (default: a local one)."
-            ),
-        ),
-        inspect.Parameter(
-            "cache_dir",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=str | None,
-            default=typer.Option(None, help="Cache root for indexes, LLM answers and checkpoints."),
-        ),
-        inspect.Parameter(
-            "overwrite",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=bool,
-            default=typer.Option(False, help="Replace an existing --out folder."),
+        *(
+            inspect.Parameter(name, keyword, annotation=kind, default=typer.Option(default, help=text))
+            for name, kind, default, text in _OWN_OPTIONS
         ),
     ]
     _command.__signature__ = inspect.Signature(explicit + _dynamic_parameters())  # type: ignore[attr-defined]
