@@ -9,6 +9,10 @@ Strategies depend on :class:`ChatLLM` only::
     result = llms["qa"].chat_sync(messages, max_tokens=256)                  # synchronous code
     results = await llms["debater_a"].chat_many([ChatRequest(messages=m) for m in batch])
     print_llm_summary(llms)                                                  # end of every run
+    add_llm_usage(report.llm, llms)                                          # counts into a run report
+
+Before a run: ``check_endpoint(roles)`` fails fast with one clear error, and ``fingerprint(roles)`` names
+the model behind each role for the config hash.
 
 See ``docs/endpoints.md`` for configuring TGI, vLLM, Inference Endpoints, llama.cpp and OpenAI.
 """
@@ -24,15 +28,18 @@ from litelong_hf.llm.errors import (
     BadRequestError,
     EndpointError,
     EndpointNotFoundError,
+    HubOfflineError,
     LLMConfigError,
     LLMError,
+    ModelNotServedError,
     RetriesExhaustedError,
     UnreachableEndpointError,
 )
+from litelong_hf.llm.fingerprints import check_endpoint, clear_fingerprints, fingerprint
 from litelong_hf.llm.parsing import ParseOutcome, parse_answer, parse_list_items
 from litelong_hf.llm.roles import build_llms
 from litelong_hf.llm.server import LocalServer, LocalServerError, local_server
-from litelong_hf.llm.stats import LLMStats, print_llm_summary, stats_table
+from litelong_hf.llm.stats import LLMStats, add_llm_usage, combined_stats, print_llm_summary, stats_table
 from litelong_hf.llm.sync import run_sync
 
 __all__ = [
@@ -50,6 +57,7 @@ __all__ = [
     "EndpointError",
     "EndpointLLM",
     "EndpointNotFoundError",
+    "HubOfflineError",
     "LLMConfig",
     "LLMConfigError",
     "LLMError",
@@ -57,6 +65,7 @@ __all__ = [
     "LocalServer",
     "LocalServerError",
     "Message",
+    "ModelNotServedError",
     "ParseOutcome",
     "RawCompletion",
     "RequestCache",
@@ -65,8 +74,13 @@ __all__ = [
     "Secret",
     "UnreachableEndpointError",
     "Usage",
+    "add_llm_usage",
     "backoff_delay",
     "build_llms",
+    "check_endpoint",
+    "clear_fingerprints",
+    "combined_stats",
+    "fingerprint",
     "is_context_length_error",
     "local_server",
     "parse_answer",

@@ -79,6 +79,10 @@ class ChatRequest:
     expect: Expect | None = None
     """Parse the answer as ``json`` or a ``list`` even without a schema; default: parse only with a schema."""
 
+    kind: str = ""
+    """What the request is for (``summary``, ``qa``, ``debate``...): counted per kind in :class:`LLMStats`.
+    A label only: it is not sent and not part of the cache key."""
+
 
 @dataclass(frozen=True)
 class RawCompletion:
@@ -178,8 +182,13 @@ class ChatLLM(ABC):
 
     def stats(self) -> dict[str, float]:
         """Counters so far: requests_sent, cache_hits, retries, failures, context_length, unparseable,
-        tokens_in, tokens_out, busy_s."""
+        tokens_in, tokens_out, cached_tokens_in, cached_tokens_out, busy_s."""
         return self._stats.snapshot()
+
+    @property
+    def usage(self) -> LLMStats:
+        """The live counters of this LLM, per kind too (``usage.report_entries()`` for a run report)."""
+        return self._stats
 
     async def chat(
         self,
@@ -191,8 +200,11 @@ class ChatLLM(ABC):
         max_tokens: int = DEFAULT_MAX_TOKENS,
         seed: int | None = DEFAULT_SEED,
         expect: Expect | None = None,
+        kind: str = "",
     ) -> ChatResult:
         """Answer one conversation; with ``schema``, constrain the answer and parse it leniently.
+
+        ``kind`` labels the request for the per-kind counters of :attr:`usage` (not sent, not in the cache key).
 
         Example::
 
@@ -207,6 +219,7 @@ class ChatLLM(ABC):
             max_tokens=max_tokens,
             seed=seed,
             expect=expect,
+            kind=kind,
         )
         return await self.chat_request(request)
 
@@ -225,16 +238,22 @@ class ChatLLM(ABC):
             seed=request.seed,
         )
         hit = self.cache.get(key) if self.cache is not None else None
+        kind = request.kind
         if hit is not None:
-            self._stats.add(cache_hits=1)
+            self._stats.add(
+                kind,
+                cache_hits=1,
+                cached_tokens_in=hit.prompt_tokens,
+                cached_tokens_out=hit.completion_tokens,
+            )
             usage = Usage(hit.prompt_tokens, hit.completion_tokens)
             return self._finish(request, hit.text, usage, started, cached=True, key=key)
 
-        self._stats.add(requests_sent=1)
+        self._stats.add(kind, requests_sent=1)
         try:
             raw = await self._complete(request)
         except ContextLengthExceeded as exc:
-            self._stats.add(failures=1, context_length=1, busy_s=time.perf_counter() - started)
+            self._stats.add(kind, failures=1, context_length=1, busy_s=time.perf_counter() - started)
             logger.warning(
                 "%s: request %s skipped, it does not fit the context window: %s", model_id, key[:12], exc
             )
@@ -246,10 +265,10 @@ class ChatLLM(ABC):
                 key=key,
             )
         except Exception:
-            self._stats.add(failures=1, busy_s=time.perf_counter() - started)
+            self._stats.add(kind, failures=1, busy_s=time.perf_counter() - started)
             raise
         elapsed = time.perf_counter() - started
-        self._stats.add(busy_s=elapsed, tokens_in=raw.prompt_tokens, tokens_out=raw.completion_tokens)
+        self._stats.add(kind, busy_s=elapsed, tokens_in=raw.prompt_tokens, tokens_out=raw.completion_tokens)
         if self.cache is not None:
             self.cache.put(
                 key, model_id, CachedAnswer(raw.text, raw.prompt_tokens, raw.completion_tokens, elapsed)
@@ -268,7 +287,7 @@ class ChatLLM(ABC):
             outcome = parse_answer(text, request.schema, expect=request.expect)
             parsed, parse_error, method = outcome.value, outcome.error, outcome.method
             if parse_error is not None:
-                self._stats.add(unparseable=1)
+                self._stats.add(request.kind, unparseable=1)
                 logger.debug("%s: unparseable answer %s: %s", self.model_id, key[:12], parse_error)
                 if self.cache is not None:
                     self.cache.log_unparseable(model_id=self.model_id, key=key, reason=parse_error, text=text)

@@ -1,6 +1,6 @@
 """The on-disk request cache: every answered request, keyed by a SHA-256 of what determines the answer.
 
-One SQLite file per run cache directory (default ``cache_root()/llm/requests.sqlite``). Each answer is
+One SQLite file per run cache directory (default ``layout.llm_cache_dir()/requests.sqlite``). Each answer is
 committed the moment it arrives, so a run killed at any point and started again re-sends only the requests
 that had not been answered. WAL mode lets several processes (``num_proc`` workers, a second run) read while
 one writes; writers wait for the lock (``busy_timeout``) and retry on top of that.
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from litelong_hf.resources import cache_root
+from litelong_hf.layout import llm_cache_dir
 
 CACHE_FORMAT = 1
 """Bumped when the key recipe or the stored answer changes meaning; old rows then simply miss."""
@@ -93,7 +93,7 @@ class RequestCache:
     """
 
     def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
-        self.directory = Path(directory) if directory is not None else cache_root() / "llm"
+        self.directory = Path(directory) if directory is not None else llm_cache_dir()
         self.directory.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / "requests.sqlite"
         self.failures_path = self.directory / "unparseable.jsonl"

@@ -15,8 +15,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from litelong_hf.llm.errors import LLMConfigError
+
+HUB_INFERENCE_HOSTS: frozenset[str] = frozenset(
+    {"router.huggingface.co", "api-inference.huggingface.co", "huggingface.co"}
+)
+"""Hosts of Hugging Face-hosted inference: the only endpoints ``HF_HUB_OFFLINE`` applies to."""
+
+_TRUE = frozenset({"1", "ON", "YES", "TRUE"})
 
 
 @dataclass(frozen=True)
@@ -27,13 +35,16 @@ class ServerInfo:
     """``tgi``, ``vllm``, ``llamacpp``, ``openai`` (anything OpenAI-compatible) or ``unknown``."""
 
     model: str | None = None
-    """The model name the server reports."""
+    """The model name the server reports (the first of its list)."""
 
     context_window: int | None = None
     """Tokens per request (prompt plus answer) the server reports."""
 
     max_concurrency: int | None = None
     """Requests the server says it can take at once (TGI's ``max_concurrent_requests``)."""
+
+    models: tuple[str, ...] = ()
+    """Every model name the server lists (``/v1/models``, or TGI's ``model_id``)."""
 
 
 def schema_fields(dialect: str, schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -86,25 +97,33 @@ def classify_server(info: Mapping[str, Any] | None, models: Mapping[str, Any] | 
         return ServerInfo(
             kind="tgi",
             model=str(info["model_id"]),
+            models=(str(info["model_id"]),),
             context_window=int(window) if isinstance(window, int) else None,
             max_concurrency=info.get("max_concurrent_requests")
             if isinstance(info.get("max_concurrent_requests"), int)
             else None,
         )
     data = models.get("data") if models else None
-    first = data[0] if isinstance(data, list) and data and isinstance(data[0], Mapping) else None
+    entries: list[Any] = data if isinstance(data, list) else []
+    first = entries[0] if entries and isinstance(entries[0], Mapping) else None
     if first is None:
         return ServerInfo(kind="unknown" if models is None else "openai")
     owner = str(first.get("owned_by", "")).lower()
     model = str(first["id"]) if first.get("id") is not None else None
+    listed = tuple(
+        str(entry["id"]) for entry in entries if isinstance(entry, Mapping) and entry.get("id") is not None
+    )
     if owner == "vllm":
         window = first.get("max_model_len")
         return ServerInfo(
-            kind="vllm", model=model, context_window=window if isinstance(window, int) else None
+            kind="vllm",
+            model=model,
+            models=listed,
+            context_window=window if isinstance(window, int) else None,
         )
     if owner in ("me", "llamacpp"):  # llama-cpp-python says "me", llama.cpp's own llama-server "llamacpp"
-        return ServerInfo(kind="llamacpp", model=model)
-    return ServerInfo(kind="openai", model=model)
+        return ServerInfo(kind="llamacpp", model=model, models=listed)
+    return ServerInfo(kind="openai", model=model, models=listed)
 
 
 def with_llamacpp_props(info: ServerInfo, props: Mapping[str, Any] | None) -> ServerInfo:
@@ -120,6 +139,32 @@ def with_llamacpp_props(info: ServerInfo, props: Mapping[str, Any] | None) -> Se
     return ServerInfo(
         kind=info.kind,
         model=info.model,
+        models=info.models,
         context_window=window if isinstance(window, int) and window > 0 else info.context_window,
         max_concurrency=slots if isinstance(slots, int) and slots > 0 else info.max_concurrency,
     )
+
+
+def hub_offline(environ: Mapping[str, str]) -> bool:
+    """True when ``HF_HUB_OFFLINE`` is set to a true value (``1``, ``ON``, ``YES``, ``TRUE``), as
+    ``huggingface_hub`` reads it."""
+    return environ.get("HF_HUB_OFFLINE", "").strip().upper() in _TRUE
+
+
+def is_hub_hosted(endpoint: str, environ: Mapping[str, str]) -> bool:
+    """True when ``endpoint`` is Hugging Face-hosted inference: the HF router (``router.huggingface.co``), the
+    old Inference API, or the Hub itself (``$HF_ENDPOINT`` when set). Inference Endpoints
+    (``*.endpoints.huggingface.cloud``) and every other URL are the user's own servers.
+
+    >>> is_hub_hosted("https://router.huggingface.co/v1", {}), is_hub_hosted("http://127.0.0.1:8080", {})
+    (True, False)
+    """
+    parts = urlsplit(endpoint)
+    host = (parts.hostname or "").lower()
+    if host in HUB_INFERENCE_HOSTS:
+        return True
+    hub = environ.get("HF_ENDPOINT", "").strip()
+    if not hub:
+        return False
+    hub_parts = urlsplit(hub)
+    return (hub_parts.hostname or "").lower() == host and hub_parts.port == parts.port

@@ -1,22 +1,24 @@
-"""The endpoint backend: any OpenAI-compatible / TGI Messages server through ``huggingface_hub``'s client.
+"""The endpoint backend: any OpenAI-compatible / TGI Messages server, over plain HTTP (``httpx2``).
 
-Requests go through ``AsyncInferenceClient.chat_completion``, with retries, backoff and a concurrency
-bound added here (the client has none). Servers disagree on how a JSON schema is sent (the *dialect*):
+Every request is one ``POST {server}/v1/chat/completions`` with a JSON body, sent with ``httpx2`` (the HTTP
+library ``huggingface_hub`` 2.x uses), with retries, backoff and a concurrency bound added here. Servers
+disagree on how a JSON schema is sent (the *dialect*):
 
-=========  ===============================================================  =========================
-dialect    what is sent                                                     how
-=========  ===============================================================  =========================
-tgi        ``response_format={"type": "json", "value": SCHEMA}``            client
-llamacpp   ``response_format={"type": "json_object", "schema": SCHEMA}``    client
-vllm       ``structured_outputs={"json": SCHEMA}`` (vLLM's own field)       client, ``extra_body``
-openai     ``response_format={"type": "json_schema", "json_schema": ...}``  plain ``httpx2`` POST
-=========  ===============================================================  =========================
+=========  ===============================================================
+dialect    what is sent
+=========  ===============================================================
+tgi        ``response_format={"type": "json", "value": SCHEMA}``
+llamacpp   ``response_format={"type": "json_object", "schema": SCHEMA}``
+vllm       ``structured_outputs={"json": SCHEMA}`` (vLLM's own field)
+openai     ``response_format={"type": "json_schema", "json_schema": ...}``
+=========  ===============================================================
 
-Why the ``openai`` dialect bypasses the client: ``huggingface_hub`` rewrites an OpenAI ``json_schema``
-response format into TGI's form before sending it (see ENVIRONMENT.md), which OpenAI and most other servers
-reject or ignore, and the client offers no way to send the body unchanged. For that one case we POST the
-same body to the same ``/v1/chat/completions`` URL with ``httpx2`` (the HTTP library the client itself uses),
-and classify errors the same way. Requests without a schema always go through the client.
+Why not ``huggingface_hub.AsyncInferenceClient``: for an explicit server URL it adds nothing we need (no
+retries, no backoff), it rewrites an OpenAI ``json_schema`` response format into TGI's form before sending
+it, and with ``HF_HUB_OFFLINE=1`` (what air-gapped clusters set) it refuses every request, even to the
+user's own server on ``127.0.0.1``. ``HF_HUB_OFFLINE`` is about the Hub: here it only stops requests to
+Hugging Face-hosted inference (the HF router, see :func:`~litelong_hf.llm.dialects.is_hub_hosted`), with a
+:class:`~litelong_hf.llm.errors.HubOfflineError` that says so.
 
 ``dialect="auto"`` probes the server once: TGI answers ``GET /info``; ``GET /v1/models`` says
 ``owned_by: "vllm"`` on vLLM and ``"me"`` / ``"llamacpp"`` on llama-cpp-python / llama.cpp's server;
@@ -28,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import random
 import threading
 import time
@@ -35,12 +38,10 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any, NoReturn, cast
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import httpx2
-from huggingface_hub import AsyncInferenceClient
-from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
 from litelong_hf.llm.backoff import RETRYABLE_STATUS, is_context_length_error, parse_retry_after, retry_delay
 from litelong_hf.llm.base import ChatLLM, ChatRequest, RawCompletion
@@ -50,6 +51,8 @@ from litelong_hf.llm.dialects import (
     ServerInfo,
     chat_completions_url,
     classify_server,
+    hub_offline,
+    is_hub_hosted,
     schema_fields,
     server_root,
     with_llamacpp_props,
@@ -60,12 +63,13 @@ from litelong_hf.llm.errors import (
     ContextLengthExceeded,
     EndpointError,
     EndpointNotFoundError,
+    HubOfflineError,
     LLMConfigError,
     RetriesExhaustedError,
     UnreachableEndpointError,
     public_url,
-    redact,
 )
+from litelong_hf.secrets import scrub_text
 
 logger = logging.getLogger("litelong_hf.llm")
 
@@ -76,12 +80,16 @@ more would only wait in the server's queue and eat into ``timeout_s``."""
 _EXCERPT_CHARS = 300
 
 
+_MIN_SECRET_CHARS = 4
+"""Keys shorter than this are not scrubbed from quoted text (they would blank out ordinary words); no real
+API key is that short."""
+
+
 @dataclass
 class _LoopState:
     """Network objects bound to one event loop (httpx connections cannot be shared across loops)."""
 
-    client: AsyncInferenceClient
-    http: httpx2.AsyncClient | None
+    http: httpx2.AsyncClient
     semaphore: asyncio.Semaphore
 
 
@@ -89,7 +97,7 @@ class _LoopState:
 class _Failure:
     """One failed attempt, classified."""
 
-    kind: str  # retry | context | auth | not_found | bad_request | config
+    kind: str  # retry | context | auth | not_found | bad_request
     detail: str
     status: int | None = None
     retry_after: float | None = None
@@ -99,8 +107,9 @@ class _Failure:
 class EndpointClient:
     """The connection to one server (one base URL and key), shared by every LLM and role that uses it.
 
-    Holds the probe results and, per event loop, one ``AsyncInferenceClient`` and one semaphore, so the
-    concurrency bound applies to the endpoint as a whole, whatever the number of roles pointing at it.
+    Holds the probe results and, per event loop, one ``httpx2.AsyncClient`` (a connection pool) and one
+    semaphore, so the concurrency bound applies to the endpoint as a whole, whatever the number of roles
+    pointing at it.
     """
 
     def __init__(
@@ -134,7 +143,23 @@ class EndpointClient:
 
     def _secrets(self) -> tuple[str, ...]:
         """Values to scrub from any text shown to users."""
-        return (self._api_key.reveal(),) if self._api_key else ()
+        key = self._api_key.reveal() if self._api_key else ""
+        return (key,) if len(key) >= _MIN_SECRET_CHARS else ()
+
+    def _scrub(self, text: str) -> str:
+        return scrub_text(text, self._secrets())
+
+    def check_offline(self) -> None:
+        """Raise :class:`HubOfflineError` when ``HF_HUB_OFFLINE`` is set and this is Hugging Face-hosted inference.
+
+        Read at every probe and request (not once at import), so a process may set or clear it at any time.
+        """
+        if hub_offline(os.environ) and is_hub_hosted(self.endpoint, os.environ):
+            raise HubOfflineError(
+                f"HF_HUB_OFFLINE is set, and {self.url} is Hugging Face-hosted inference (the Hub's own servers). "
+                "Unset HF_HUB_OFFLINE for this run, or point the endpoint at your own server (TGI, vLLM, "
+                "llama.cpp, an Inference Endpoint), which HF_HUB_OFFLINE never blocks."
+            )
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._api_key.reveal()}"} if self._api_key else {}
@@ -164,6 +189,7 @@ class EndpointClient:
         return await asyncio.to_thread(self.probe)
 
     def _probe(self) -> ServerInfo:
+        self.check_offline()
         root = server_root(self.endpoint)
         with httpx2.Client(timeout=self.timeout_s, headers=self._headers(), follow_redirects=True) as http:
             info = self._probe_json(http, f"{root}/info")
@@ -240,10 +266,10 @@ class EndpointClient:
                 # let go: drop the states of loops that have ended (their connections died with them).
                 for ended in [other for other in self._states if other.is_closed()]:
                     del self._states[ended]
-                key = self._api_key.reveal() if self._api_key else None
                 state = _LoopState(
-                    client=AsyncInferenceClient(base_url=self.endpoint, api_key=key, timeout=self.timeout_s),
-                    http=None,
+                    http=httpx2.AsyncClient(
+                        timeout=self.timeout_s, headers=self._headers(), follow_redirects=True
+                    ),
                     semaphore=asyncio.Semaphore(self.max_concurrency),
                 )
                 self._states[loop] = state
@@ -255,9 +281,7 @@ class EndpointClient:
         with self._states_lock:
             state = self._states.pop(loop, None)
         if state is not None:
-            await state.client.close()
-            if state.http is not None:
-                await state.http.aclose()
+            await state.http.aclose()
 
     # -- one request -----------------------------------------------------------------------------------
 
@@ -265,17 +289,15 @@ class EndpointClient:
         self, request: ChatRequest, *, model: str | None, retries: Callable[[int, _Failure], float]
     ) -> RawCompletion:
         """Send ``request`` with retries; ``retries(attempt, failure)`` returns the delay or raises to stop."""
+        self.check_offline()
         await self.ensure_probed()  # dialect and concurrency bound; a no-op after the first request
         state = self._state()
         fields = schema_fields(self.dialect, request.schema) if request.schema is not None else {}
-        direct = self.dialect == "openai" and bool(fields)
         attempt = 0
         while True:
             async with state.semaphore:
                 try:
-                    if direct:
-                        return await self._post_direct(state, request, model, fields)
-                    return await self._post_client(state, request, model, fields)
+                    return await self._post(state, request, model, fields)
                 except Exception as exc:
                     failure = self._classify(exc)
             if failure.kind == "context":
@@ -286,47 +308,22 @@ class EndpointClient:
             attempt += 1
             await asyncio.sleep(delay)
 
-    async def _post_client(
+    async def _post(
         self, state: _LoopState, request: ChatRequest, model: str | None, fields: dict[str, Any]
     ) -> RawCompletion:
-        extra = {k: v for k, v in fields.items() if k != "response_format"}
-        output = await state.client.chat_completion(
-            messages=[dict(m) for m in request.messages],
-            model=model,
-            max_tokens=request.max_tokens,
-            temperature=request.temperature,
-            top_p=request.top_p,
-            seed=request.seed,
-            response_format=cast(Any, fields.get("response_format")),
-            extra_body=extra or None,
-        )
-        choices = output.choices or []
-        if not choices or choices[0].message is None:
-            raise _InvalidResponse("the answer has no choices")
-        usage = output.usage
-        return RawCompletion(
-            text=choices[0].message.content or "",
-            prompt_tokens=int(usage.prompt_tokens or 0) if usage else 0,
-            completion_tokens=int(usage.completion_tokens or 0) if usage else 0,
-        )
-
-    async def _post_direct(
-        self, state: _LoopState, request: ChatRequest, model: str | None, fields: dict[str, Any]
-    ) -> RawCompletion:
-        if state.http is None:
-            state.http = httpx2.AsyncClient(timeout=self.timeout_s, follow_redirects=True)
         body: dict[str, Any] = {
-            "model": model,
+            # TGI and llama.cpp ignore the name, vLLM needs it (the probe found it); "tgi" is the placeholder
+            # TGI's documentation uses when nothing tells the model.
+            "model": model or "tgi",
             "messages": [dict(m) for m in request.messages],
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
             "top_p": request.top_p,
+            "stream": False,
             **({"seed": request.seed} if request.seed is not None else {}),
             **fields,
         }
-        response = await state.http.post(
-            chat_completions_url(self.endpoint), json=body, headers=self._headers()
-        )
+        response = await state.http.post(chat_completions_url(self.endpoint), json=body)
         if response.status_code >= 400:
             raise _HTTPFailure(response.status_code, response.text, response.headers.get("retry-after"))
         try:
@@ -344,21 +341,8 @@ class EndpointClient:
     # -- errors ----------------------------------------------------------------------------------------
 
     def _classify(self, exc: Exception) -> _Failure:
-        if isinstance(exc, HfHubHTTPError) and exc.response is not None:
-            response = exc.response
-            try:
-                body = response.text
-            except httpx2.ResponseNotRead:
-                body = ""
-            return self._classify_status(response.status_code, body, response.headers.get("retry-after"))
         if isinstance(exc, _HTTPFailure):
             return self._classify_status(exc.status, exc.body, exc.retry_after)
-        if isinstance(exc, OfflineModeIsEnabled):
-            return _Failure(
-                "config",
-                "HF_HUB_OFFLINE=1 makes huggingface_hub refuse every request, even to your own endpoint; "
-                "unset HF_HUB_OFFLINE for this run",
-            )
         if isinstance(exc, TimeoutError | httpx2.TimeoutException):
             return _Failure("retry", f"no answer within timeout_s={self.timeout_s:g} s")
         if isinstance(exc, httpx2.ConnectError):
@@ -367,14 +351,12 @@ class EndpointClient:
             return _Failure("retry", f"connection dropped ({_describe(exc)})")
         if isinstance(exc, _InvalidResponse):
             return _Failure("retry", f"invalid response: {exc}")
-        if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):  # from the client's body decoding
+        if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
             return _Failure("retry", "invalid response: the body is not JSON")
-        if isinstance(exc, ValueError) and str(exc).startswith(("Invalid data type", "Invalid input data")):
-            return _Failure("retry", "invalid response: the body is not a JSON object")
         raise exc
 
     def _classify_status(self, status: int, body: str, retry_after: str | None) -> _Failure:
-        excerpt = redact(" ".join(body.split()), self._secrets())[:_EXCERPT_CHARS]  # redact, then cut
+        excerpt = self._scrub(" ".join(body.split()))[:_EXCERPT_CHARS]  # scrub, then cut
         detail = f"HTTP {status}" + (f": {excerpt}" if excerpt else "")
         if status in (401, 403):
             return _Failure("auth", detail, status)
@@ -399,8 +381,6 @@ class EndpointClient:
                 url=self.url,
                 status=failure.status,
             )
-        if failure.kind == "config":
-            raise LLMConfigError(failure.detail)
         raise BadRequestError(
             f"The LLM endpoint {self.url} refused the request: {failure.detail}. If it complains about "
             f"response_format, set dialect= to the server's kind (tgi, vllm, llamacpp, openai); now {self.dialect!r}.",
@@ -420,7 +400,7 @@ class EndpointClient:
         )
 
     def _unreachable_message(self, cause: object) -> str:
-        detail = redact(cause if isinstance(cause, str) else _describe(cause), self._secrets())
+        detail = self._scrub(cause if isinstance(cause, str) else _describe(cause))
         return (
             f"Cannot reach the LLM endpoint {self.url} ({detail}). Check that the server is running and that the "
             "URL's scheme, host and port are right; `litelong-hf serve-local` starts a local one, and leaving "

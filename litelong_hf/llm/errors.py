@@ -1,13 +1,12 @@
-"""Exceptions raised by the LLM layer, and the redaction every message goes through.
+"""Exceptions raised by the LLM layer, and :func:`public_url`, the form in which URLs appear in messages.
 
 Every message names what failed (the URL without credentials, the HTTP status) and the fix. None of them
 ever carries an API key: messages are built from public parts only, and server text quoted in a message
-passes through :func:`redact` first, in case a server echoes a header back.
+passes through :func:`litelong_hf.secrets.scrub_text` first, in case a server echoes a header back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 
@@ -47,6 +46,17 @@ class UnreachableEndpointError(EndpointError):
     """Nothing answers at the endpoint's address (connection refused, DNS failure, no route)."""
 
 
+class ModelNotServedError(EndpointError):
+    """The endpoint answers, but its model list does not hold the model the config asks for."""
+
+
+class HubOfflineError(LLMConfigError):
+    """``HF_HUB_OFFLINE`` is set and the endpoint is Hugging Face-hosted inference (the HF router).
+
+    Your own servers (TGI, vLLM, llama.cpp, Inference Endpoints) are reached whatever ``HF_HUB_OFFLINE`` says.
+    """
+
+
 class RetriesExhaustedError(EndpointError):
     """Every attempt failed with a retryable error (408, 429, 5xx, timeout, dropped connection)."""
 
@@ -70,12 +80,3 @@ def public_url(url: str) -> str:
         host = f"[{host}]"
     netloc = f"{host}:{parts.port}" if parts.port else host
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
-def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """Replace every occurrence of each (non-trivial) secret in ``text`` with ``***``."""
-    for secret in secrets:
-        # Very short values would blank out ordinary words; no real API key is that short.
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text

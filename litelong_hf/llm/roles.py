@@ -30,7 +30,7 @@ def build_llms(
     ``roles``: a :class:`RolesConfig`, one :class:`LLMConfig` for every role, or a mapping
     ``{"default": ..., "judge": ...}`` (``LLMConfig`` or plain dicts, as read from YAML); None: the embedded
     model for every role. ``cache``: a :class:`RequestCache`, a directory for one, None for the default
-    directory (``cache_root()/llm``) or False for no cache. One :class:`EndpointClient` is created per
+    directory (``layout.llm_cache_dir()``) or False for no cache. One :class:`EndpointClient` is created per
     distinct (URL, API key), so ``max_concurrency`` bounds an endpoint as a whole; conflicting settings for
     one endpoint resolve to the smallest concurrency and the longest timeout. With ``probe`` (default), each
     endpoint is contacted now, so a wrong URL or key fails before any work starts.
@@ -39,7 +39,7 @@ def build_llms(
     >>> llms["judge"] is llms["debater_a"], llms["qa"].model_id
     (True, 'embedded/SmolLM2-135M-Instruct.Q4_1.gguf')
     """
-    roles_config = _as_roles_config(roles)
+    roles_config = as_roles_config(roles)
     request_cache = _as_cache(cache)
     configs = {role: roles_config.for_role(role) for role in needed}
 
@@ -100,7 +100,8 @@ def build_llms(
     return by_role
 
 
-def _as_roles_config(roles: RolesLike) -> RolesConfig:
+def as_roles_config(roles: RolesLike) -> RolesConfig:
+    """``roles`` as a :class:`RolesConfig` (see :func:`build_llms` for what it may be)."""
     if roles is None:
         return RolesConfig()
     if isinstance(roles, RolesConfig):

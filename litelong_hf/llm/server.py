@@ -27,7 +27,11 @@ from typing import IO
 import httpx2
 
 from litelong_hf.llm.embedded import default_threads
-from litelong_hf.llm.errors import LLMError, redact
+from litelong_hf.llm.errors import LLMError
+from litelong_hf.secrets import scrub_text
+
+CHILD_SCRIPT = Path(__file__).with_name("_server_child.py")
+"""Runs ``llama_cpp.server`` in the child, tied to this process (see its docstring)."""
 
 
 class LocalServerError(LLMError):
@@ -95,12 +99,18 @@ class LocalServer:
     def __repr__(self) -> str:
         return f"LocalServer({self.url!r}, model={self.model_path.name!r}, n_ctx={self.n_ctx})"
 
+    @property
+    def pid(self) -> int | None:
+        """Process id of the running server, or None."""
+        return self.process.pid if self.process is not None else None
+
     def command(self) -> list[str]:
-        """The command line that starts the server (no secret in it)."""
+        """The command line that starts the server (no secret in it), tied to this process's pid."""
         return [
             sys.executable,
-            "-m",
-            "llama_cpp.server",
+            "-P",  # keep litelong_hf/llm (config.py, server.py...) off the child's sys.path
+            str(CHILD_SCRIPT),
+            str(os.getpid()),
             "--model",
             str(self.model_path),
             "--host",
@@ -189,7 +199,7 @@ class LocalServer:
         if self._log_handle is not None:
             self._log_handle.flush()
         tail = self._log_path.read_text(errors="replace").splitlines()[-lines:]
-        text = redact("\n".join(tail), [self._api_key])
+        text = scrub_text("\n".join(tail), [self._api_key] if self._api_key else [])
         return f"\nLast lines of its log ({self._log_path}):\n{text}\n" if text else ""
 
     def wait(self) -> int:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -14,9 +14,31 @@ if TYPE_CHECKING:
     from litelong_hf.llm.base import ChatLLM
 
 
+KIND_COUNTERS: tuple[str, ...] = (
+    "requests_sent",
+    "cache_hits",
+    "failures",
+    "context_length",
+    "unparseable",
+    "tokens_in",
+    "tokens_out",
+    "cached_tokens_in",
+    "cached_tokens_out",
+)
+"""The counters also kept per kind of request (``ChatRequest.kind``: ``summary``, ``qa``, ``debate``...)."""
+
+REPORT_NAMES: dict[str, str] = {"requests_sent": "requests"}
+"""Counter names as they appear in ``RunReport.llm`` where they differ (``requests`` = requests sent)."""
+
+
 @dataclass
 class LLMStats:
-    """Running totals for one LLM. Thread-safe: backends update it from worker threads and event loops."""
+    """Running totals for one LLM, also per kind of request: the one place LLM usage is counted.
+
+    Thread-safe: backends update it from worker threads and event loops. :meth:`report_entries` turns it into
+    the flat numbers of ``RunReport.llm`` (which add up across shards); :func:`add_llm_usage` adds those of
+    every distinct LLM of a run to a report.
+    """
 
     requests_sent: int = 0
     """Requests that went to the model (cache misses), counted once however many attempts they took."""
@@ -42,21 +64,108 @@ class LLMStats:
     tokens_out: int = 0
     """Completion tokens of the requests sent (not of cache hits)."""
 
+    cached_tokens_in: int = 0
+    """Prompt tokens of the answers served from the cache, as counted when they were first generated."""
+
+    cached_tokens_out: int = 0
+    """Completion tokens of the answers served from the cache, as counted when they were first generated."""
+
     busy_s: float = 0.0
     """Sum of the wall time of requests sent (overlapping requests each count in full)."""
 
+    by_kind: dict[str, dict[str, float]] = field(default_factory=dict)
+    """:data:`KIND_COUNTERS` per kind of request (requests without a kind are only in the totals)."""
+
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def add(self, **deltas: float) -> None:
-        """Add to several counters at once, atomically: ``stats.add(requests_sent=1, tokens_in=12)``."""
+    def add(self, kind: str = "", **deltas: float) -> None:
+        """Add to several counters at once, atomically: ``stats.add(requests_sent=1, tokens_in=12)``.
+
+        With ``kind``, the counters of :data:`KIND_COUNTERS` are also added to that kind's.
+        """
         with self._lock:
             for name, delta in deltas.items():
                 setattr(self, name, getattr(self, name) + delta)
+            if kind:
+                own = self.by_kind.setdefault(kind, dict.fromkeys(KIND_COUNTERS, 0))
+                for name, delta in deltas.items():
+                    if name in own:
+                        own[name] += delta
+
+    def merge(self, other: LLMStats) -> None:
+        """Add every counter of ``other`` (another LLM, or another process's) to this one."""
+        theirs, kinds = other.snapshot(), other.kinds()
+        with self._lock:
+            for name, value in theirs.items():
+                setattr(self, name, getattr(self, name) + value)
+            for kind, counters in kinds.items():
+                own = self.by_kind.setdefault(kind, dict.fromkeys(KIND_COUNTERS, 0))
+                for name, value in counters.items():
+                    own[name] = own.get(name, 0) + value
 
     def snapshot(self) -> dict[str, float]:
-        """A consistent copy of every counter."""
+        """A consistent copy of every total (not the per-kind counters: see :meth:`kinds`)."""
         with self._lock:
-            return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
+            return {
+                f.name: getattr(self, f.name)
+                for f in fields(self)
+                if not f.name.startswith("_") and f.name != "by_kind"
+            }
+
+    def kinds(self) -> dict[str, dict[str, float]]:
+        """A consistent copy of the per-kind counters."""
+        with self._lock:
+            return {kind: dict(counters) for kind, counters in self.by_kind.items()}
+
+    def report_entries(self) -> dict[str, float]:
+        """Flat numbers for ``RunReport.llm``; they add up when shard reports merge.
+
+        Totals under their report names (``requests`` for requests sent, ``cache_hits``, ``retries``,
+        ``tokens_in``...), plus ``calls`` (sent or cached) and ``call_tokens_in``/``call_tokens_out`` (their
+        tokens, cached ones as first generated), plus ``<kind>.<name>`` for each kind of request.
+        """
+        totals, kinds = self.snapshot(), self.kinds()
+        entries: dict[str, float] = {REPORT_NAMES.get(k, k): v for k, v in totals.items()}
+        entries.update(_call_entries(totals))
+        for kind, counters in sorted(kinds.items()):
+            named = {REPORT_NAMES.get(k, k): v for k, v in counters.items()}
+            named.update(_call_entries(counters))
+            entries.update({f"{kind}.{name}": value for name, value in named.items()})
+        return entries
+
+    def add_to_report(self, report_llm: MutableMapping[str, Any]) -> None:
+        """Add :meth:`report_entries` to ``report_llm`` (a ``RunReport.llm``)."""
+        for name, value in self.report_entries().items():
+            report_llm[name] = report_llm.get(name, 0) + value
+
+
+def _call_entries(counters: Mapping[str, float]) -> dict[str, float]:
+    return {
+        "calls": counters["requests_sent"] + counters["cache_hits"],
+        "call_tokens_in": counters["tokens_in"] + counters["cached_tokens_in"],
+        "call_tokens_out": counters["tokens_out"] + counters["cached_tokens_out"],
+    }
+
+
+def combined_stats(llms: Mapping[str, ChatLLM] | Iterable[ChatLLM]) -> LLMStats:
+    """One :class:`LLMStats` with the counts of every distinct LLM (roles sharing one LLM count once)."""
+    values = llms.values() if isinstance(llms, Mapping) else llms
+    total = LLMStats()
+    for llm in {id(llm): llm for llm in values}.values():
+        total.merge(llm.usage)
+    return total
+
+
+def add_llm_usage(
+    report_llm: MutableMapping[str, Any], llms: Mapping[str, ChatLLM] | Iterable[ChatLLM]
+) -> None:
+    """Add the usage of every distinct LLM of a run (or shard) to ``report_llm`` (a ``RunReport.llm``).
+
+    Example (end of a shard)::
+
+        add_llm_usage(report.llm, llms)      # llms: the dict build_llms returned
+    """
+    combined_stats(llms).add_to_report(report_llm)
 
 
 def stats_table(llms: Mapping[str, ChatLLM], title: str = "LLM requests") -> Table:

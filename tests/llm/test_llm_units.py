@@ -194,7 +194,7 @@ def test_server_classification() -> None:
     llamacpp = classify_server(None, {"data": [{"id": "/m.gguf", "owned_by": "me"}]})
     assert llamacpp.kind == "llamacpp" and llamacpp.context_window is None
     props = {"default_generation_settings": {"n_ctx": 4096}, "total_slots": 4}  # llama.cpp's llama-server
-    assert with_llamacpp_props(llamacpp, props) == ServerInfo("llamacpp", "/m.gguf", 4096, 4)
+    assert with_llamacpp_props(llamacpp, props) == ServerInfo("llamacpp", "/m.gguf", 4096, 4, ("/m.gguf",))
     assert with_llamacpp_props(llamacpp, None) == llamacpp
     assert classify_server(None, {"data": [{"id": "gpt-4o", "owned_by": "system"}]}).kind == "openai"
     assert classify_server(None, None).kind == "unknown"
