@@ -26,7 +26,11 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from .resources import DEFAULT_TOKENIZER, llama3_tokenizer_dir
+from .resources import DEFAULT_TOKENIZER, llama3_tokenizer_dir, smollm2_gguf_path
+
+SMOLLM2_TOKENIZER = "smollm2"
+"""Alias of the SmolLM2-135M-Instruct tokenizer carried inside the packaged GGUF (the embedded model's own
+tokens): rows made with it train that model without re-tokenizing."""
 
 # The pre-tokenizer split of Llama-3 (also in its tokenizer.json). tiktoken needs it to split text the same
 # way `tokenizers` does before applying the BPE ranks.
@@ -36,7 +40,22 @@ _ALIASES = {
     "llama-3": DEFAULT_TOKENIZER,
     "llama3": DEFAULT_TOKENIZER,
     "meta-llama/llama-3": DEFAULT_TOKENIZER,
+    "smollm2": SMOLLM2_TOKENIZER,
+    "smollm2-135m": SMOLLM2_TOKENIZER,
+    "smollm2-135m-instruct": SMOLLM2_TOKENIZER,
 }
+
+# Files a Hugging Face tokenizer folder may hold; fetched from the Hub for a repo id (weights are not).
+_HF_TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "chat_template.jinja",
+    "chat_template.json",
+    "tokenizer.model",
+    "vocab.json",
+    "merges.txt",
+)
 
 
 class TokenizerNotFoundError(ValueError):
@@ -57,6 +76,7 @@ class _TiktokenBackend:
 
         ranks = _read_tiktoken_ranks(folder / "tokenizer.model")
         specials = _special_tokens(folder / "tokenizer.json")
+        self.ranks, self.specials = ranks, specials
         self.encoding = tiktoken.Encoding(
             name=f"litelong-{name}", pat_str=LLAMA3_PATTERN, mergeable_ranks=ranks, special_tokens=specials
         )
@@ -95,6 +115,47 @@ class _TokenizersBackend:
 
     def decode(self, ids: Sequence[int]) -> str:
         return str(self.tokenizer.decode(list(ids), skip_special_tokens=False))
+
+
+def _byte_level_alphabet() -> dict[str, int]:
+    """The printable stand-in character of every byte in byte-level BPE vocabularies (GPT-2's table)."""
+    printable = [
+        *range(ord("!"), ord("~") + 1),
+        *range(ord("¡"), ord("¬") + 1),
+        *range(ord("®"), ord("ÿ") + 1),
+    ]
+    table = {chr(b): b for b in printable}
+    extra = 0
+    for b in range(256):
+        if b not in printable:
+            table[chr(256 + extra)] = b
+            extra += 1
+    return table
+
+
+def _byte_lengths(backend: _Backend) -> np.ndarray | None:
+    if isinstance(backend, _TiktokenBackend):
+        lengths = np.zeros(backend.encoding.n_vocab, dtype=np.int64)
+        for token, rank in backend.ranks.items():
+            lengths[rank] = len(token)
+        for text, rank in backend.specials.items():
+            lengths[rank] = len(text.encode("utf-8"))
+        return lengths
+    tokenizer = backend.tokenizer  # type: ignore[attr-defined]
+    model = json.loads(tokenizer.to_str())
+    kinds = json.dumps([model.get("pre_tokenizer"), model.get("decoder")])
+    if '"ByteLevel"' not in kinds or model.get("normalizer"):
+        return None
+    alphabet = _byte_level_alphabet()
+    vocab = tokenizer.get_vocab(with_added_tokens=True)
+    lengths = np.zeros(max(vocab.values()) + 1, dtype=np.int64)
+    added = {t["content"] for t in model.get("added_tokens") or []}
+    for token, index in vocab.items():
+        if token in added or any(ch not in alphabet for ch in token):
+            lengths[index] = len(token.encode("utf-8"))
+        else:
+            lengths[index] = len(token)
+    return lengths
 
 
 def _thread_count() -> int:
@@ -173,13 +234,111 @@ def _load_tokenizer_json(tokenizer_json: Path) -> Any:
     return Tokenizer.from_file(str(tokenizer_json))
 
 
+# ------------------------------------------------------------------------------ tokenizer resolution
+
+
+def _tokenizer_cache(key: str) -> Path:
+    from .layout import cache_root
+
+    return cache_root() / "tokenizers" / key
+
+
+def _export_with_transformers(target: Path, load: Any, what: str) -> Path:
+    """Save the fast tokenizer ``load()`` returns into ``target`` once (file-locked, atomic rename).
+
+    ``load`` is a callable returning a transformers tokenizer; the export keeps ``tokenizer.json`` (what
+    :class:`TokenCounter` reads) and the chat template next to it.
+    """
+    import shutil
+
+    from filelock import FileLock
+
+    if (target / "tokenizer.json").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target) + ".lock"):
+        if (target / "tokenizer.json").is_file():
+            return target
+        try:
+            tokenizer = load()
+        except ImportError as exc:
+            raise TokenizerNotFoundError(
+                f"Reading {what} needs transformers (and gguf for .gguf files): "
+                "pip install 'litelong-hf[train]'."
+            ) from exc
+        if not getattr(tokenizer, "is_fast", False):
+            raise TokenizerNotFoundError(f"{what} has no fast (tokenizers) version; give its tokenizer.json.")
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tokenizer.save_pretrained(str(tmp))
+        if not (tmp / "tokenizer.json").is_file():
+            raise TokenizerNotFoundError(
+                f"Exporting {what} wrote no tokenizer.json; give its tokenizer.json."
+            )
+        os.replace(tmp, target)
+    return target
+
+
+def _gguf_tokenizer_dir(gguf: Path) -> Path:
+    """The tokenizer inside a GGUF file, exported once to the cache (transformers' GGUF reader)."""
+    stat = gguf.stat()
+    key = f"gguf-{gguf.stem}-{stat.st_size}-{int(stat.st_mtime)}".lower()
+
+    def load() -> Any:
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+
+    return _export_with_transformers(_tokenizer_cache(key), load, str(gguf))
+
+
+def smollm2_tokenizer_dir() -> Path:
+    """Folder with ``tokenizer.json`` and the chat template of the packaged SmolLM2-135M-Instruct.
+
+    Extracted from the GGUF on first use (once, ~30 s: transformers parses the whole GGUF) into
+    ``<cache>/tokenizers/``; offline.
+    """
+    return _gguf_tokenizer_dir(smollm2_gguf_path())
+
+
+def _converted_tokenizer_dir(folder: Path) -> Path:
+    """A slow tokenizer folder (SentencePiece, vocab+merges) converted once to ``tokenizer.json``."""
+    import hashlib
+
+    key = "converted-" + hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+
+    def load() -> Any:
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(str(folder), use_fast=True)
+
+    return _export_with_transformers(_tokenizer_cache(key), load, str(folder))
+
+
+def _hub_tokenizer_dir(repo_id: str) -> Path | None:
+    """The tokenizer files (never weights) of a Hub repo in the local HF cache, or None if unavailable."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        folder = Path(snapshot_download(repo_id, allow_patterns=list(_HF_TOKENIZER_FILES)))
+    except Exception:  # offline, gated, unknown: the caller falls back to tokenizers' own loader
+        return None
+    if (folder / "tokenizer.json").is_file():
+        return folder
+    if any((folder / f).is_file() for f in ("tokenizer_config.json", "tokenizer.model", "vocab.json")):
+        return _converted_tokenizer_dir(folder)
+    return None
+
+
 class TokenCounter:
     """Encode, count and decode with one tokenizer; thread-safe and cached per name.
 
     Args:
-        name: ``"llama-3"`` (the packaged Llama-3 tokenizer, default), a folder holding ``tokenizer.json``
-            (and optionally a tiktoken ``tokenizer.model``), a ``tokenizer.json`` file, or a Hub repo id
-            (needs internet or a populated HF cache).
+        name: ``"llama-3"`` (the packaged Llama-3 tokenizer, default), ``"smollm2"`` (the packaged
+            SmolLM2-135M-Instruct tokenizer, extracted from its GGUF), a folder holding ``tokenizer.json``
+            (and optionally a tiktoken ``tokenizer.model``) or a slow Hugging Face tokenizer, a
+            ``tokenizer.json`` file, a ``.gguf`` file, or a Hub repo id (needs internet or a populated HF
+            cache; only tokenizer files are fetched).
         prefer_tiktoken: use the tiktoken fast path when the tokenizer is tiktoken-compatible.
     """
 
@@ -202,16 +361,31 @@ class TokenCounter:
 
     @staticmethod
     def _resolve_folder(name: str) -> Path | None:
+        """The local folder holding ``tokenizer.json`` for ``name``, or None for a Hub id."""
         if name == DEFAULT_TOKENIZER:
             return llama3_tokenizer_dir()
+        if name == SMOLLM2_TOKENIZER:
+            return smollm2_tokenizer_dir()
         path = Path(name).expanduser()
         if path.is_dir():
-            if not (path / "tokenizer.json").is_file():
-                raise TokenizerNotFoundError(f"{path} has no tokenizer.json; point at the folder holding it.")
-            return path
+            if (path / "tokenizer.json").is_file():
+                return path
+            if any((path / f).is_file() for f in ("tokenizer_config.json", "tokenizer.model", "vocab.json")):
+                return _converted_tokenizer_dir(path)  # a slow (SentencePiece / vocab+merges) tokenizer
+            raise TokenizerNotFoundError(
+                f"{path} holds no tokenizer (no tokenizer.json, tokenizer_config.json or tokenizer.model); "
+                "point --tokenizer at the folder of a Hugging Face tokenizer or model."
+            )
         if path.is_file() and path.name.endswith(".json"):
             return path.parent
-        return None
+        if path.is_file() and path.suffix == ".gguf":
+            return _gguf_tokenizer_dir(path)
+        if name.startswith((".", "/", "~")) or name.count("/") > 1:  # a path, not "namespace/name"
+            raise TokenizerNotFoundError(
+                f"Tokenizer path {name!r} does not exist; give a folder with tokenizer.json, a tokenizer.json "
+                "file, a .gguf file, a Hub repo id, or an alias ('llama-3', 'smollm2')."
+            )
+        return _hub_tokenizer_dir(name)
 
     def _make_backend(self, prefer_tiktoken: bool) -> _Backend:
         from tokenizers import Tokenizer
@@ -225,12 +399,12 @@ class TokenCounter:
             ):
                 return _TiktokenBackend(self.folder, Path(self.name).name)
             return _TokenizersBackend(_load_tokenizer_json(tokenizer_json))
-        try:
+        try:  # a Hub id whose files could not be listed (e.g. an old offline cache): tokenizer.json only
             return _TokenizersBackend(Tokenizer.from_pretrained(self.name))
         except Exception as exc:  # the Hub client raises many types; all mean "cannot load"
             raise TokenizerNotFoundError(
-                f"Cannot load tokenizer {self.name!r}: {type(exc).__name__}. Use 'llama-3' (packaged), a local "
-                "folder with tokenizer.json, or a Hub repo id while online."
+                f"Cannot load tokenizer {self.name!r}: {type(exc).__name__}. Use 'llama-3' or 'smollm2' "
+                "(packaged), a local folder with tokenizer.json, or a Hub repo id while online."
             ) from exc
 
     @property
@@ -262,6 +436,9 @@ class TokenCounter:
         """The Jinja chat template from ``tokenizer_config.json``, if the tokenizer ships one."""
         if self.folder is None:
             return None
+        jinja = self.folder / "chat_template.jinja"  # where transformers v5 saves it
+        if jinja.is_file():
+            return jinja.read_text(encoding="utf-8")
         config = self.folder / "tokenizer_config.json"
         if not config.is_file():
             return None
@@ -270,6 +447,14 @@ class TokenCounter:
 
     def __repr__(self) -> str:
         return f"TokenCounter(name={self.name!r}, backend={self.backend_name!r})"
+
+    def token_byte_lengths(self) -> np.ndarray | None:
+        """UTF-8 byte length of every token id (int64, indexed by id), or None when the tokenizer is not
+        byte-level (its tokens are then not plain byte strings). Built once per counter."""
+        if "_byte_lengths" not in self.__dict__:
+            self.__dict__["_byte_lengths"] = _byte_lengths(self._backend)
+        lengths: np.ndarray | None = self.__dict__["_byte_lengths"]
+        return lengths
 
 
 class TokenCache:
