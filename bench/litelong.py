@@ -15,7 +15,7 @@ from _common import check, finish
 
 import litelong_hf
 from litelong_hf.config import make_config
-from litelong_hf.pipeline import checkpoint_dir, merged_report
+from litelong_hf.pipeline import checkpoint_root, merged_report
 from litelong_hf.tokens import TokenCounter
 
 SELECTION = {"categories": ["POL"], "max_subcategories": 2, "expansion_factor": 2, "llm_max_tokens": 300}
@@ -31,7 +31,7 @@ def main() -> None:
         first = merged_report(config)
 
         # Forget the rows, keep the LLM answers and the BM25 index.
-        shutil.rmtree(checkpoint_dir(config))
+        shutil.rmtree(checkpoint_root(config))
         for path in __import__("pathlib").Path(cache).glob("litelong_hf*"):
             shutil.rmtree(path)
         start = time.perf_counter()

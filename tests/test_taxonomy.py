@@ -26,7 +26,9 @@ from litelong_hf.taxonomy import (
     entries_from_records,
     load_taxonomy,
     select_entries,
+    spread_order,
     taxonomy_fingerprint,
+    taxonomy_source_fingerprint,
 )
 
 SHARED_MAJORS = Path(__file__).parents[1].parent / "shared" / "bisac-major-subjects.tsv"
@@ -481,3 +483,47 @@ def test_fingerprint(bisac: list[TaxonomyEntry]) -> None:
     ]
     assert taxonomy_fingerprint(same_default) == fingerprint  # codes and an explicit default do not matter
     assert taxonomy_fingerprint([]) != taxonomy_fingerprint(run)
+
+
+# ------------------------------------------------------------------------------------------ spread order
+
+
+@given(
+    sizes=st.lists(st.integers(min_value=1, max_value=6), min_size=1, max_size=8),
+    seed=st.integers(min_value=0, max_value=10**6),
+)
+@settings(max_examples=60, deadline=None)
+def test_spread_order_is_a_round_robin_permutation(sizes: list[int], seed: int) -> None:
+    entries = [TaxonomyEntry(f"TOP{t}", f"Sub {i}") for t, n in enumerate(sizes) for i in range(n)]
+    ordered = spread_order(entries, seed)
+    assert sorted(e.key for e in ordered) == sorted(e.key for e in entries)
+    assert ordered == spread_order(list(entries), seed)  # a pure function of entries and seed
+    # Any prefix covers as many top categories as its length allows (up to the number of categories that
+    # still have subcategories left in that round).
+    tops = len(sizes)
+    assert len({e.top for e in ordered[:tops]}) == tops
+    counts: Counter[str] = Counter()
+    for entry in ordered:
+        counts[entry.top] += 1
+        # round r takes the r-th subcategory of every category that has one
+        assert all(
+            counts[entry.top] - 1 <= counts[t] for t in counts if sizes[int(t[3:])] >= counts[entry.top]
+        )
+
+
+def test_spread_order_of_bisac_starts_with_distinct_categories() -> None:
+    ordered = spread_order(select_entries(load_taxonomy()), seed=42)
+    assert len({e.top for e in ordered[:20]}) == 20
+    assert spread_order(select_entries(load_taxonomy()), seed=43)[:5] != ordered[:5]
+
+
+def test_taxonomy_source_fingerprint(tmp_path: Path) -> None:
+    assert taxonomy_source_fingerprint("bisac") is None
+    assert taxonomy_source_fingerprint(HUB_DATASET) is None
+    path = tmp_path / "tax.csv"
+    assert taxonomy_source_fingerprint(str(path)) == "missing"
+    path.write_text("top_category,subcategory\nSCIENCE,Astronomy\n")
+    first = taxonomy_source_fingerprint(str(path))
+    assert first == taxonomy_source_fingerprint(str(path)) and len(str(first)) == 16
+    path.write_text("top_category,subcategory\nSCIENCE,Astrology\n")
+    assert taxonomy_source_fingerprint(str(path)) != first

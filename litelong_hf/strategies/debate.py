@@ -1,29 +1,34 @@
+# Over 400 lines on purpose: the debate's schemas, steps, title matching and transcript are one unit.
 """LiteLong's multi-LLM topic debate (METHODS.md §1.2): generate, cross-critique, judge, filter-reject.
 
 Per (top, sub) pair: debater A and debater B each propose ``2 x expansion_factor`` subtopics; A critiques B's
 list and B critiques A's; a judge sees every candidate with its source and the critic's suggestion and
 rejects some; the kept topics are the union of both lists (case-insensitive dedup, order kept) minus the
-judge's rejections. Every call is schema-constrained where the backend allows and parsed leniently;
-whatever cannot be parsed is recorded in the transcript, never dropped silently.
+judge's rejections (Filter-Reject). Every call is schema-constrained where the backend allows and parsed
+leniently; whatever cannot be parsed is recorded in the transcript, never dropped silently.
+
+The judge is the gate, so it is never skipped silently: a rejection is matched to a candidate robustly
+(normalised title, a candidate number, or word overlap), every match is recorded in the transcript and
+rejections that match nothing are counted; an unparseable judge answer is asked again with another seed,
+and when every attempt fails the subcategory is marked failed and keeps **no** topic (never keep-all).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from functools import cache
-from importlib import resources
 from typing import Any
 
-import jinja2
-import yaml
-
 from ..llm import ChatLLM, ChatResult
+from ..prompting import Prompts, load_prompts
 from ..taxonomy import TaxonomyEntry
 
 TITLE_PATTERN = "^[A-Z][A-Za-z0-9 ,'&()/-]{1,70}[A-Za-z0-9)]$"
 SENTENCE_PATTERN = "^[A-Z][A-Za-z0-9 ,;:()'/-]{8,160}[.]$"
+PROMPT_KEYS = ("system", "generate", "critique", "judge")
+"""Templates every LiteLong prompt set must have."""
 
 TOPIC_ITEM = {
     "type": "object",
@@ -43,8 +48,42 @@ REVIEWED_ITEM = {
     "required": ["topic", "reason"],
 }
 
-
 ROLE_SEED_OFFSET = {"debater_a": 0, "debater_b": 1, "judge": 2}
+RETRY_SEED_STEP = 1000
+"""A retried judge request uses ``seed + attempt x RETRY_SEED_STEP``: a new request, cached on its own."""
+MIN_TITLE_OVERLAP = 0.5
+"""Least word overlap (Jaccard of content words) for a paraphrased rejection to match a candidate."""
+
+_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "by",
+        "for",
+        "from",
+        "in",
+        "into",
+        "its",
+        "of",
+        "on",
+        "or",
+        "the",
+        "their",
+        "to",
+        "with",
+        "within",
+        "about",
+    ]
+)
+_NUMBERED = re.compile(r"^(?:#|no\.?\s*|topic\s*|candidate\s*)?(\d{1,3})(?:[.):]\s*|\s*$)", re.IGNORECASE)
+
+
+def load_debate_prompts(name: str = "litelong_v1") -> Prompts:
+    """The debate prompt set ``name`` (packaged or a YAML path), checked for every template the debate uses."""
+    return load_prompts(name, required=PROMPT_KEYS)
 
 
 def generate_schema(n: int) -> dict[str, Any]:
@@ -87,46 +126,6 @@ def judge_schema(n: int) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Prompts:
-    """A versioned set of debate prompts (``litelong_hf/prompts/<version>.yaml`` or any YAML file)."""
-
-    version: str
-    system: str
-    generate: str
-    critique: str
-    judge: str
-    sha: str
-
-    def render(self, which: str, **values: Any) -> str:
-        template = _environment().from_string(getattr(self, which))
-        return template.render(**values).strip()
-
-
-@cache
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
-
-
-@cache
-def load_prompts(name: str = "litelong_v1") -> Prompts:
-    """Packaged prompt set ``name`` (e.g. ``litelong_v1``) or a path to a YAML file with the same keys."""
-    if name.endswith((".yaml", ".yml")):
-        with open(name, encoding="utf-8") as handle:
-            text = handle.read()
-    else:
-        path = resources.files("litelong_hf").joinpath("prompts", f"{name}.yaml")
-        if not path.is_file():
-            raise ValueError(f"Unknown prompt set {name!r}; use 'litelong_v1' or a path to a YAML file.")
-        text = path.read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
-    missing = sorted({"version", "system", "generate", "critique", "judge"} - set(data))
-    if missing:
-        raise ValueError(f"Prompt set {name!r} lacks {missing}.")
-    sha = hashlib.sha256(text.encode()).hexdigest()[:12]
-    return Prompts(data["version"], data["system"], data["generate"], data["critique"], data["judge"], sha)
-
-
-@dataclass(frozen=True)
 class Candidate:
     topic: str
     explanation: str
@@ -144,6 +143,14 @@ class Transcript:
     generated: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     critiques: dict[str, Any] = field(default_factory=dict)
     judge: Any = None
+    judge_attempts: int = 0
+    """Judge requests made (1 + retries after unparseable answers)."""
+    judge_matches: list[dict[str, Any]] = field(default_factory=list)
+    """How each judge rejection was matched: ``{rejected, matched, method, score}``; ``matched`` is None for
+    a rejection that names no candidate (``method`` ``exact``, ``number``, ``overlap`` or ``none``)."""
+    unmatched_rejections: int = 0
+    failed: str = ""
+    """Why the subcategory kept no topic although candidates existed (e.g. the judge never answered)."""
     kept: list[dict[str, str]] = field(default_factory=list)
     rejected: list[dict[str, str]] = field(default_factory=list)
     unparseable: list[dict[str, str]] = field(default_factory=list)
@@ -161,8 +168,60 @@ def clean_title(title: str) -> str:
     return " ".join(title.strip().strip("\"'*").strip().rstrip(" ,.;:").split())
 
 
-def _norm(title: str) -> str:
+def normalize_title(title: str) -> str:
+    """The case-insensitive comparison form of a title (pure)."""
     return clean_title(title).casefold()
+
+
+def title_words(title: str) -> frozenset[str]:
+    """Content words of a title, lower-cased, stopwords and plural ``s`` removed (pure)."""
+    words = re.findall(r"[a-z0-9]+", title.casefold())
+    return frozenset(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words if w not in _STOPWORDS)
+
+
+def match_title(title: str, candidates: Sequence[str]) -> tuple[int | None, str, float]:
+    """Which of ``candidates`` a judge or critic means by ``title`` (pure).
+
+    Returns ``(index, method, score)``: ``exact`` (same normalised title), ``number`` (``"3"`` or
+    ``"3. ..."`` naming the third candidate when the rest of the text does not contradict it), ``overlap``
+    (the candidate with the largest word overlap, at least :data:`MIN_TITLE_OVERLAP`; the first wins a
+    tie) or ``none`` (index ``None``).
+
+    >>> match_title("voting rights.", ["Civil Disobedience", "Voting Rights"])
+    (1, 'exact', 1.0)
+    >>> match_title("The rights of voters", ["Civil Disobedience", "Voting Rights and Voters"])
+    (1, 'overlap', 0.667)
+    """
+    wanted = normalize_title(title)
+    if not wanted:
+        return None, "none", 0.0
+    for i, candidate in enumerate(candidates):
+        if normalize_title(candidate) == wanted:
+            return i, "exact", 1.0
+    numbered = _NUMBERED.match(wanted)
+    if numbered and 1 <= int(numbered.group(1)) <= len(candidates):
+        index = int(numbered.group(1)) - 1
+        rest = wanted[numbered.end() :].strip()
+        if not rest or normalize_title(candidates[index]) == rest or _overlap(rest, candidates[index]) > 0:
+            return index, "number", 1.0
+        return match_title(rest, candidates)  # the number contradicts the title: trust the title
+    words = title_words(wanted)
+    best, best_score = None, 0.0
+    for i, candidate in enumerate(candidates):
+        score = _overlap_words(words, title_words(candidate))
+        if score > best_score:
+            best, best_score = i, score
+    if best is not None and best_score >= MIN_TITLE_OVERLAP:
+        return best, "overlap", round(best_score, 3)
+    return None, "none", round(best_score, 3)
+
+
+def _overlap_words(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def _overlap(a: str, b: str) -> float:
+    return _overlap_words(title_words(a), title_words(b))
 
 
 def candidates_from(value: Any, source: str) -> list[Candidate]:
@@ -186,7 +245,7 @@ def union_dedup(*lists: list[Candidate]) -> list[Candidate]:
     out: list[Candidate] = []
     for items in lists:
         for c in items:
-            key = _norm(c.topic)
+            key = normalize_title(c.topic)
             if key not in seen:
                 seen.add(key)
                 out.append(c)
@@ -194,28 +253,32 @@ def union_dedup(*lists: list[Candidate]) -> list[Candidate]:
 
 
 def keep_topics(candidates: list[Candidate], rejected_titles: list[str]) -> list[Candidate]:
-    """Filter-Reject: every candidate except those the judge rejected (case-insensitive; pure)."""
-    banned = {_norm(t) for t in rejected_titles}
-    return [c for c in candidates if _norm(c.topic) not in banned]
+    """Filter-Reject: every candidate except those a rejection matches (see :func:`match_title`; pure)."""
+    titles = [c.topic for c in candidates]
+    banned = {match_title(t, titles)[0] for t in rejected_titles} - {None}
+    return [c for i, c in enumerate(candidates) if i not in banned]
 
 
-def critic_verdicts(critique: Any) -> dict[str, tuple[str, str]]:
-    """``{normalized title: (verdict, reason)}`` from a parsed critique (pure)."""
-    verdicts: dict[str, tuple[str, str]] = {}
+def critic_verdicts(critique: Any, reviewed: Sequence[Candidate]) -> dict[int, tuple[str, str]]:
+    """``{index in reviewed: (verdict, reason)}`` from a parsed critique of ``reviewed`` (pure)."""
+    verdicts: dict[int, tuple[str, str]] = {}
     if not isinstance(critique, dict):
         return verdicts
+    titles = [c.topic for c in reviewed]
     for verdict in ("accepted", "rejected"):
         for item in critique.get(verdict) or []:
             if isinstance(item, dict) and (item.get("topic") or item.get("title")):
-                title = str(item.get("topic") or item.get("title"))
-                verdicts[_norm(title)] = (
-                    "keep" if verdict == "accepted" else "reject",
-                    str(item.get("reason", "")),
-                )
+                index, _, _ = match_title(str(item.get("topic") or item.get("title")), titles)
+                if index is not None:
+                    verdicts[index] = (
+                        "keep" if verdict == "accepted" else "reject",
+                        str(item.get("reason", "")),
+                    )
     return verdicts
 
 
 def rejected_titles(judge: Any) -> list[str]:
+    """The titles a parsed judge answer rejects (pure)."""
     if not isinstance(judge, dict):
         return []
     out = []
@@ -237,25 +300,30 @@ class Sampling:
 
 async def debate_topics(
     entry: TaxonomyEntry,
-    llms: dict[str, ChatLLM],
+    llms: Mapping[str, ChatLLM],
     prompts: Prompts,
     *,
     expansion_factor: int,
     sampling: Sampling,
+    judge_retries: int = 1,
 ) -> Transcript:
-    """Run the debate for one taxonomy entry and return its transcript (``kept`` are the chosen topics)."""
+    """Run the debate for one taxonomy entry and return its transcript (``kept`` are the chosen topics).
+
+    ``judge_retries``: how many times an unparseable judge answer is asked again (with another seed)
+    before the subcategory is marked failed and keeps nothing.
+    """
     n = 2 * (entry.expansion_factor or expansion_factor)
     transcript = Transcript(
         top=entry.top,
         sub=entry.sub,
-        prompt_version=f"{prompts.version}@{prompts.sha}",
+        prompt_version=prompts.tag,
         models={role: llm.model_id for role, llm in llms.items()},
     )
 
     def messages(text: str) -> list[dict[str, str]]:
         return [{"role": "system", "content": prompts.system}, {"role": "user", "content": text}]
 
-    async def ask(role: str, step: str, text: str, schema: dict[str, Any]) -> Any:
+    async def ask(role: str, step: str, text: str, schema: dict[str, Any], attempt: int = 0) -> Any:
         # A seed per role: with one model in every role the two debaters still write different lists.
         result: ChatResult = await llms[role].chat(
             messages(text),
@@ -263,7 +331,7 @@ async def debate_topics(
             temperature=sampling.temperature,
             top_p=sampling.top_p,
             max_tokens=sampling.max_tokens,
-            seed=sampling.seed + ROLE_SEED_OFFSET[role],
+            seed=sampling.seed + ROLE_SEED_OFFSET[role] + attempt * RETRY_SEED_STEP,
         )
         transcript.requests += 0 if result.cached else 1
         transcript.cache_hits += 1 if result.cached else 0
@@ -274,6 +342,7 @@ async def debate_topics(
                 {
                     "step": step,
                     "role": role,
+                    "attempt": str(attempt),
                     "error": result.error or result.parse_error or "",
                     "text": result.text,
                 }
@@ -303,26 +372,54 @@ async def debate_topics(
         critique("debater_a", cands_b), critique("debater_b", cands_a)
     )
     transcript.critiques = {"debater_a_on_debater_b": crit_of_b, "debater_b_on_debater_a": crit_of_a}
-    verdicts = {**critic_verdicts(crit_of_a), **critic_verdicts(crit_of_b)}
+    verdict_of = {
+        **{("debater_a", i): v for i, v in critic_verdicts(crit_of_a, cands_a).items()},
+        **{("debater_b", i): v for i, v in critic_verdicts(crit_of_b, cands_b).items()},
+    }
+    position = {id(c): i for cands in (cands_a, cands_b) for i, c in enumerate(cands)}
 
     candidates = union_dedup(cands_a, cands_b)
-    if candidates:
-        shown = [
+    if not candidates:
+        return transcript
+    shown = []
+    for c in candidates:
+        verdict, reason = verdict_of.get((c.source, position[id(c)]), ("no opinion", "not reviewed"))
+        shown.append(
+            {"topic": c.topic, "source": c.source, "verdict": verdict, "reason": reason or "no reason given"}
+        )
+    judge_text = prompts.render("judge", top=entry.top, sub=entry.sub, candidates=shown)
+    for attempt in range(judge_retries + 1):
+        transcript.judge_attempts += 1
+        transcript.judge = await ask("judge", "judge", judge_text, judge_schema(len(candidates)), attempt)
+        if transcript.judge is not None:
+            break
+    if transcript.judge is None:
+        transcript.failed = f"judge answer unparseable after {transcript.judge_attempts} attempt(s)"
+        return transcript
+
+    titles = [c.topic for c in candidates]
+    banned: set[int] = set()
+    for title in rejected_titles(transcript.judge):
+        index, method, score = match_title(title, titles)
+        transcript.judge_matches.append(
             {
-                "topic": c.topic,
-                "source": c.source,
-                "verdict": verdicts.get(_norm(c.topic), ("no opinion", ""))[0],
-                "reason": verdicts.get(_norm(c.topic), ("", "not reviewed"))[1] or "no reason given",
+                "rejected": title,
+                "matched": None if index is None else titles[index],
+                "method": method,
+                "score": score,
             }
-            for c in candidates
-        ]
-        judge_text = prompts.render("judge", top=entry.top, sub=entry.sub, candidates=shown)
-        transcript.judge = await ask("judge", "judge", judge_text, judge_schema(len(candidates)))
-    rejected = {_norm(t) for t in rejected_titles(transcript.judge)}
-    kept = keep_topics(candidates, list(rejected))
-    transcript.kept = [{"topic": c.topic, "explanation": c.explanation, "source": c.source} for c in kept]
+        )
+        if index is None:
+            transcript.unmatched_rejections += 1
+        else:
+            banned.add(index)
+    transcript.kept = [
+        {"topic": c.topic, "explanation": c.explanation, "source": c.source}
+        for i, c in enumerate(candidates)
+        if i not in banned
+    ]
     transcript.rejected = [
-        {"topic": c.topic, "source": c.source} for c in candidates if _norm(c.topic) in rejected
+        {"topic": c.topic, "source": c.source} for i, c in enumerate(candidates) if i in banned
     ]
     return transcript
 
@@ -331,9 +428,14 @@ def summarize_transcript(transcript: dict[str, Any]) -> dict[str, Any]:
     """A compact view of a saved transcript for dataset cards: counts, kept titles, rejections with the
     judge's reasons (pure)."""
     reasons = {
-        _norm(str(item.get("title", ""))): str(item.get("reason", ""))
+        normalize_title(str(item.get("title", ""))): str(item.get("reason", ""))
         for item in (transcript.get("judge") or {}).get("rejected_topics") or []
         if isinstance(item, dict)
+    }
+    matched_reason = {
+        normalize_title(str(m.get("matched"))): reasons.get(normalize_title(str(m.get("rejected"))), "")
+        for m in transcript.get("judge_matches") or []
+        if m.get("matched")
     }
     return {
         "top": transcript.get("top", ""),
@@ -341,8 +443,14 @@ def summarize_transcript(transcript: dict[str, Any]) -> dict[str, Any]:
         "generated": {role: len(items) for role, items in (transcript.get("generated") or {}).items()},
         "kept": [k["topic"] for k in transcript.get("kept", [])],
         "rejected": [
-            {"topic": r["topic"], "reason": reasons.get(_norm(r["topic"]), "")}
+            {
+                "topic": r["topic"],
+                "reason": matched_reason.get(normalize_title(r["topic"]))
+                or reasons.get(normalize_title(r["topic"]), ""),
+            }
             for r in transcript.get("rejected", [])
         ],
         "unparseable": len(transcript.get("unparseable", [])),
+        "unmatched_rejections": int(transcript.get("unmatched_rejections", 0)),
+        "failed": str(transcript.get("failed", "")),
     }

@@ -1,228 +1,200 @@
 """LiteLong (METHODS.md §1): BISAC topics chosen by a multi-LLM debate, BM25 retrieval, exact-length rows.
 
-Units of work are taxonomy entries (top, sub); a shard debates its entries, retrieves documents for every
-kept topic in one batched BM25 search, and yields one bundle per topic: the topic's documents,
-content-deduplicated and in a seeded order, which the pipeline packs into up to ``rows_per_topic`` rows.
+Units of work are taxonomy entries (top, sub) in :func:`~litelong_hf.taxonomy.spread_order` (seeded,
+round-robin over top categories); shard ``s`` of ``n`` takes entries ``s, s + n, s + 2n, ...``. ``drafts``
+is lazy: it debates one entry when it first needs that entry's topics (every answer cached), retrieves
+documents for the entry's kept topics in one batched BM25 search, and yields one bundle per topic in
+turns (the first topic of every entry, then the second of every entry, ...), so a run that stops after a
+few rows has debated only the subcategories it used and its rows come from several top categories.
+
+Coherence (issue 14): a topic's query is its title plus its explanation and taxonomy path (documents must
+match the title); the best ``feedback_docs`` hits lend their distinctive words to a second query
+(pseudo-relevance feedback); only documents scoring at least ``relevance_floor`` times the best hit count
+as relevant; rows are filled from the best relevant documents, one band of rank per row (each band
+shuffled, seeded); a topic whose relevant text fills fewer rows than asked gives fewer rows
+(``topics_thin`` in the report) rather than rows diluted with weak hits. The arithmetic is in
+``topic_plan.py``, the knobs in ``litelong_config.py``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import math
-import os
 import random
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
-from pathlib import Path
 from typing import Any, ClassVar
 
-from ..config import BaseConfig, ConfigError
-from ..corpus import Document, load_documents
-from ..index import BM25Index, Hit, get_or_build_index
-from ..llm import build_llms, run_sync
+from ..config import BaseConfig
+from ..corpus import open_store
+from ..docstore import DocumentStore
+from ..index import BM25Index, IndexBuildError, get_or_build_index
+from ..layout import atomic_write_json, cache_root, exists, llm_cache_dir, read_text, read_topics
+from ..llm import ChatLLM, build_llms, run_sync
 from ..packing import Piece
 from ..report import RunReport
-from ..resources import cache_root
-from ..taxonomy import TaxonomyEntry, load_taxonomy, select_entries
+from ..taxonomy import (
+    TaxonomyEntry,
+    load_taxonomy,
+    select_entries,
+    spread_order,
+)
 from ..tokens import TokenCounter
-from .base import Bundle, shard_slice
-from .debate import Sampling, Transcript, debate_topics, load_prompts
+from .base import Bundle, RowKind
+from .common import add_llm_stats, dedup_hits, hits_needed, order_documents, seed_for
+from .debate import Sampling, Transcript, debate_topics, load_debate_prompts
+from .litelong_config import DEBATE_ROLES, LiteLongConfig
+from .topic_plan import (
+    Topic,
+    TopicPlan,
+    feedback_words,
+    plan_topic,
+    rows_per_turn,
+    topic_query,
+    word_sets,
+)
 
-DEBATE_ROLES = ("debater_a", "debater_b", "judge")
+__all__ = [
+    "DEBATE_ROLES",
+    "LiteLongConfig",
+    "LiteLongStrategy",
+    "Topic",
+    "TopicPlan",
+    "hits_needed",
+    "order_documents",
+    "plan_topic",
+    "rows_per_turn",
+    "seed_for",
+    "topic_query",
+]
 
-
-@dataclass
-class LiteLongConfig(BaseConfig):
-    """LiteLong: topics from a taxonomy debate, BM25 retrieval, concatenation to ``target_tokens``."""
-
-    strategy: str = "litelong"
-    """Strategy name (fixed)."""
-    taxonomy: str = "bisac"
-    """``bisac`` (packaged BISAC headings), ``HuggingFaceTB/bisac_expanded_final`` (online), or a CSV/JSON file
-    with top/sub columns."""
-    categories: list[str] | None = None
-    """Top categories to use, by name or 3-letter code (``["SCI", "HISTORY"]``); ``None``: all."""
-    subcategories: list[str] | None = None
-    """Subcategory headings to use (``["Astronomy"]``); ``None``: all of the chosen categories."""
-    max_subcategories: int | None = None
-    """Use only the first N selected (top, sub) pairs."""
-    sample_subcategories: int | None = None
-    """Use a seeded random sample of N selected pairs."""
-    include_non_classifiable: bool = False
-    """Also debate NON-CLASSIFIABLE (excluded by default, as in the paper)."""
-    expansion_factor: int = 5
-    """Each debater proposes ``2 x expansion_factor`` subtopics per pair (a taxonomy row may override it)."""
-    prompts: str = "litelong_v1"
-    """Debate prompt set: a packaged version or a YAML file; its content is part of the config hash."""
-    llm_max_tokens: int = 1024
-    """Most tokens per debate answer."""
-    topics_file: str | None = None
-    """JSONL of already chosen topics (``litelong-hf topics`` output): skips the debate."""
-    rows_per_topic: int = 4
-    """Rows to build from each topic's documents."""
-    max_hits: int = 4000
-    """Most documents retrieved per topic."""
-    hits_factor: float = 1.5
-    """Retrieve ``rows_per_topic x target_tokens / mean document tokens x hits_factor`` documents."""
-    require_all_terms: bool = False
-    """Keep only hits containing every query term (implicit AND, like the reference's Manticore)."""
-    order: str = "shuffle"
-    """Order of a topic's documents: ``shuffle`` (seeded) or ``score`` (best first)."""
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.order not in ("shuffle", "score"):
-            raise ConfigError(f"order must be 'shuffle' or 'score', got {self.order!r}.")
-        for name in ("rows_per_topic", "max_hits", "expansion_factor", "llm_max_tokens"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}.")
-        if isinstance(self.categories, str):
-            self.categories = [c.strip() for c in self.categories.split(",") if c.strip()]
-        if isinstance(self.subcategories, str):
-            self.subcategories = [s.strip() for s in self.subcategories.split(",") if s.strip()]
-
-    def hash_payload(self) -> dict[str, Any]:
-        data = super().hash_payload()
-        data["_prompts"] = f"{load_prompts(self.prompts).version}@{load_prompts(self.prompts).sha}"
-        if self.topics_file:
-            data["_topics_file"] = hashlib.sha256(Path(self.topics_file).read_bytes()).hexdigest()[:12]
-        return data
-
-
-@dataclass(frozen=True)
-class Topic:
-    """A kept topic with its category path."""
-
-    top: str
-    sub: str
-    title: str
-    explanation: str = ""
-    source: str = ""
-
-    def path(self) -> dict[str, str]:
-        return {"top": self.top, "sub": self.sub, "title": self.title}
-
-
-def add_llm_stats(report: RunReport, llms: dict[str, Any]) -> None:
-    """Add the counters of each distinct LLM (requests sent, cache hits, retries, failures, unparseable
-    answers, tokens in/out) to ``report.llm``; ``requests`` counts requests actually sent."""
-    for llm in {id(x): x for x in llms.values()}.values():
-        for key, value in llm.stats().items():
-            if isinstance(value, int | float):
-                name = "requests" if key == "requests_sent" else key
-                report.llm[name] = report.llm.get(name, 0) + value
-
-
-def seed_for(*parts: object) -> int:
-    """A stable 64-bit seed from any values (no Python ``hash()``, which is salted per process)."""
-    return int.from_bytes(hashlib.sha256(json.dumps(parts, default=str).encode()).digest()[:8], "big")
-
-
-def hits_needed(
-    rows_per_topic: int, target_tokens: int, mean_doc_tokens: float, factor: float, cap: int
-) -> int:
-    """How many documents to retrieve per topic (pure): enough to fill the rows, with a margin."""
-    return max(1, min(cap, math.ceil(rows_per_topic * target_tokens / max(1.0, mean_doc_tokens) * factor)))
-
-
-def order_documents(hits: Sequence[Hit], texts: dict[str, str], order: str, seed: int) -> list[Hit]:
-    """Drop exact-duplicate texts (first wins, order-stable), then order by score or a seeded shuffle (pure)."""
-    seen: set[bytes] = set()
-    unique: list[Hit] = []
-    for hit in hits:
-        digest = hashlib.sha1(texts[hit.doc_id].encode()).digest()
-        if digest not in seen:
-            seen.add(digest)
-            unique.append(hit)
-    if order == "shuffle":
-        random.Random(seed).shuffle(unique)
-    return unique
-
-
-_CORPUS_CACHE: dict[str, tuple[BM25Index, dict[str, Document]]] = {}
+_CORPUS_CACHE: dict[str, tuple[BM25Index, DocumentStore]] = {}
 
 
 class LiteLongStrategy:
     """See the module docstring."""
 
     name: ClassVar[str] = "litelong"
+    row_kind: ClassVar[RowKind] = "pretraining"
 
-    def __init__(self, config: BaseConfig) -> None:
+    def __init__(self, config: BaseConfig, llms: Mapping[str, ChatLLM] | None = None) -> None:
+        """``llms``: the debate's LLM per role (``debater_a``, ``debater_b``, ``judge``); default: built from
+        the config's endpoints (or the embedded model) on the first debate."""
         if not isinstance(config, LiteLongConfig):
             raise TypeError("LiteLongStrategy needs a LiteLongConfig")
         self.config: LiteLongConfig = config
+        self._llms: dict[str, ChatLLM] | None = dict(llms) if llms is not None else None
+        self._llm_seen: dict[int, dict[str, float]] = {}
+        self._background: list[set[str]] | None = None
 
     @cached_property
     def entries(self) -> list[TaxonomyEntry]:
+        """The run's taxonomy entries, in the seeded spread order (the order work is done in)."""
         c = self.config
-        return select_entries(
+        selected = select_entries(
             load_taxonomy(c.taxonomy),
             top_categories=c.categories,
             subcategories=c.subcategories,
-            max_entries=c.max_subcategories,
             sample=c.sample_subcategories,
             seed=c.seed,
             include_non_classifiable=c.include_non_classifiable,
         )
+        ordered = spread_order(selected, c.seed)
+        return ordered[: c.max_subcategories] if c.max_subcategories else ordered
 
     def num_work_items(self) -> int:
         return len(self.entries)
 
+    def shard_entries(self, shard: int, num_shards: int) -> list[TaxonomyEntry]:
+        """Entries of shard ``shard``: every ``num_shards``-th entry of the spread order, from ``shard``."""
+        if not 0 <= shard < num_shards:
+            raise ValueError(f"shard {shard} out of range for {num_shards} shards")
+        return self.entries[shard::num_shards]
+
+    def summarize(self, report: RunReport) -> dict[str, Any]:
+        """LiteLong's run-level entries are counters, added up by the report itself."""
+        del report
+        return {}
+
     def validate(self) -> None:
-        """Raise now for an empty taxonomy selection or a missing topics file."""
+        """Raise now for an empty taxonomy selection, a bad prompt set or a missing/malformed topics file
+        (:class:`~litelong_hf.layout.TopicsFileError`)."""
         _ = self.entries
-        if self.config.topics_file and not Path(self.config.topics_file).is_file():
-            raise ConfigError(
-                f"topics_file {self.config.topics_file} does not exist; write it with `litelong-hf topics`."
-            )
+        load_debate_prompts(self.config.prompts)
+        if self.config.topics_file:
+            read_topics(self.config.topics_file)
 
     # -- resources, loaded once per process -------------------------------------------------------------
-    def corpus(self) -> tuple[BM25Index, dict[str, Document]]:
+    def corpus(self) -> tuple[BM25Index, DocumentStore]:
+        """The BM25 index of the corpus and its documents by id; a cached index is reused only when it
+        holds exactly the corpus's document ids."""
         spec = self.config.corpus_config()
         key = f"{spec.fingerprint()}-{self.config.index_config().fingerprint()}-{self.config.cache_dir}"
         if key not in _CORPUS_CACHE:
-            docs = {d.id: d for d in load_documents(spec)}
+            docs = open_store(
+                spec, cache_dir=self.config.cache_dir
+            )  # memory-mapped, a Mapping id -> Document
+            index_key = f"docs-{spec.fingerprint()}"
             index = get_or_build_index(
-                f"docs-{spec.fingerprint()}",
-                lambda: (list(docs), [d.text for d in docs.values()]),
-                self.config.index_config(),
+                index_key,
+                batches=docs.batches,
+                config=self.config.index_config(),
+                total=len(docs),
                 cache_dir=self.config.cache_dir,
             )
+            if index.doc_ids != docs.ids:
+                raise IndexBuildError(
+                    f"The cached BM25 index {index_key!r} holds {len(index.doc_ids)} documents that are not "
+                    f"the {len(docs)} documents of corpus {spec.source!r} (it changed since the index was "
+                    "built). Delete the index folder under the cache's indexes/ directory and run again."
+                )
             _CORPUS_CACHE[key] = (index, docs)
         return _CORPUS_CACHE[key]
 
-    def mean_doc_tokens(self, docs: dict[str, Document]) -> float:
+    def mean_doc_tokens(self, docs: DocumentStore) -> float:
         """Mean tokens per document on a seeded sample, computed once per corpus and tokenizer (cached)."""
         spec = self.config.corpus_config()
         key = hashlib.sha256(
             f"{spec.fingerprint()}|{self.config.tokenizer}|{self.config.seed}".encode()
         ).hexdigest()
-        root = Path(self.config.cache_dir) if self.config.cache_dir else cache_root()
-        path = root / "corpus-stats" / f"{key[:16]}.json"
-        if path.is_file():
-            return float(json.loads(path.read_text())["mean_doc_tokens"])
-        ids = sorted(docs)
-        sample = random.Random(self.config.seed).sample(ids, min(2000, len(ids)))
-        counts = TokenCounter.get(self.config.tokenizer).count_batch([docs[i].text for i in sample])
+        path = cache_root(self.config.cache_dir) / "corpus-stats" / f"{key[:16]}.json"
+        if exists(path):
+            import json
+
+            return float(json.loads(read_text(path))["mean_doc_tokens"])
+        sample = sorted(random.Random(self.config.seed).sample(range(len(docs)), min(2000, len(docs))))
+        counts = TokenCounter.get(self.config.tokenizer).count_batch(docs.texts(sample))
         mean = sum(counts) / max(1, len(counts))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # concurrent workers: write, then rename
-        tmp.write_text(json.dumps({"mean_doc_tokens": mean, "sample": len(counts)}))
-        os.replace(tmp, path)
+        atomic_write_json(path, {"mean_doc_tokens": mean, "sample": len(counts)})
         return mean
 
+    def background_words(self, docs: DocumentStore) -> list[set[str]]:
+        """Word sets of a seeded sample of the corpus: the background that feedback words must stand out
+        from (computed once per strategy)."""
+        if self._background is None:
+            rng = random.Random(seed_for(self.config.seed, "background"))
+            self._background = word_sets(
+                docs.texts(sorted(rng.sample(range(len(docs)), min(500, len(docs)))))
+            )
+        return self._background
+
     # -- topics ----------------------------------------------------------------------------------------
-    def debate(self, entries: Sequence[TaxonomyEntry], report: RunReport) -> list[Transcript]:
-        """Debate every entry (concurrently, bounded per endpoint) and count what happened."""
+    def _sampling(self) -> Sampling:
         c = self.config
-        cache = Path(c.cache_dir) / "llm" if c.cache_dir else None
-        llms = build_llms(c.roles_config(), cache=cache, needed=DEBATE_ROLES)
-        prompts = load_prompts(c.prompts)
-        sampling = Sampling(
-            temperature=c.temperature, top_p=c.top_p, max_tokens=c.llm_max_tokens, seed=c.seed
-        )
+        return Sampling(temperature=c.temperature, top_p=c.top_p, max_tokens=c.llm_max_tokens, seed=c.seed)
+
+    def llms(self) -> dict[str, ChatLLM]:
+        """The debate's LLMs, built once per strategy (endpoints are probed then)."""
+        if self._llms is None:
+            c = self.config
+            self._llms = build_llms(c.roles_config(), cache=llm_cache_dir(c.cache_dir), needed=DEBATE_ROLES)
+        return self._llms
+
+    def debate_many(self, entries: Sequence[TaxonomyEntry], report: RunReport) -> list[Transcript]:
+        """Debate ``entries`` concurrently (bounded per endpoint by the LLM layer) and count what happened."""
+        c = self.config
+        llms = self.llms()
+        prompts = load_debate_prompts(c.prompts)
+        sampling = self._sampling()
 
         async def run_all() -> list[Transcript]:
             import asyncio
@@ -233,7 +205,12 @@ class LiteLongStrategy:
 
                 async def one(entry: TaxonomyEntry) -> Transcript:
                     transcript = await debate_topics(
-                        entry, llms, prompts, expansion_factor=c.expansion_factor, sampling=sampling
+                        entry,
+                        llms,
+                        prompts,
+                        expansion_factor=c.expansion_factor,
+                        sampling=sampling,
+                        judge_retries=c.judge_retries,
                     )
                     advance(1)
                     return transcript
@@ -246,61 +223,71 @@ class LiteLongStrategy:
 
         transcripts = run_sync(run_all())
         for t in transcripts:
-            report.count("categories_processed")
-            report.count("topics_generated", sum(len(v) for v in t.generated.values()))
-            report.count("topics_candidates", len(t.kept) + len(t.rejected))
-            report.count("topics_rejected", len(t.rejected))
-            report.count("topics_kept", len(t.kept))
-            report.count("llm_unparseable_answers", len(t.unparseable))
-            if not t.kept:
-                reason = "debate kept no topics" + (" (unparseable LLM answers)" if t.unparseable else "")
-                report.skip("category", reason)
-        add_llm_stats(report, llms)
+            self._count_debate(t, report)
+        self._add_llm_counters(report)
         report.extra.setdefault("models", {role: llm.model_id for role, llm in llms.items()})
-        report.extra.setdefault("prompt_versions", {"litelong": f"{prompts.version}@{prompts.sha}"})
+        report.extra.setdefault("prompt_versions", {"litelong": prompts.tag})
         return transcripts
 
-    def topics_from_file(self, entries: Sequence[TaxonomyEntry], report: RunReport) -> list[Topic]:
-        path = Path(str(self.config.topics_file))
-        if not path.is_file():
-            raise ConfigError(f"topics_file {path} does not exist; write it with `litelong-hf topics`.")
-        wanted = {(e.top.casefold(), e.sub.casefold()) for e in entries}
-        topics = []
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-                topic = Topic(
-                    item["top"], item["sub"], item.get("title") or item["topic"], item.get("explanation", "")
-                )
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise ConfigError(
-                    f"{path}:{number}: expected a JSON object with top, sub and title ({exc})."
-                ) from exc
-            if (topic.top.casefold(), topic.sub.casefold()) in wanted:
-                topics.append(topic)
-        report.count("topics_kept", len(topics))
-        return topics
+    def _count_debate(self, t: Transcript, report: RunReport) -> None:
+        report.count("categories_processed")
+        report.count("topics_generated", sum(len(v) for v in t.generated.values()))
+        report.count("topics_candidates", len(t.kept) + len(t.rejected))
+        report.count("topics_rejected", len(t.rejected))
+        report.count("topics_kept", len(t.kept))
+        report.count("llm_unparseable_answers", len(t.unparseable))
+        report.count("judge_rejections_unmatched", t.unmatched_rejections)
+        report.count("judge_retries", max(0, t.judge_attempts - 1))
+        if t.failed:
+            report.skip("category", t.failed)
+        elif not t.kept:
+            reason = "debate kept no topics" + (" (unparseable LLM answers)" if t.unparseable else "")
+            report.skip("category", reason)
 
-    def topics_for(self, entries: Sequence[TaxonomyEntry], report: RunReport) -> list[Topic]:
-        if self.config.topics_file:
-            return self.topics_from_file(entries, report)
-        transcripts = self.debate(entries, report)
-        report.extra.setdefault("transcripts", []).extend(t.to_dict() for t in transcripts)
+    def _add_llm_counters(self, report: RunReport) -> None:
+        """Add what the LLMs counted since the last call (debates run one at a time in ``drafts``)."""
+        delta: dict[str, Any] = {}
+        for llm in {id(x): x for x in self.llms().values()}.values():
+            now = llm.stats()
+            before = self._llm_seen.get(id(llm), {})
+            delta[str(id(llm))] = _Counters({k: v - before.get(k, 0) for k, v in now.items()})
+            self._llm_seen[id(llm)] = dict(now)
+        add_llm_stats(report, delta)
+
+    def topics_from_file(self, report: RunReport) -> dict[tuple[str, str], list[Topic]]:
+        """The topics file's topics by casefolded (top, sub); lines outside the selection are counted."""
+        wanted = {(e.top.casefold(), e.sub.casefold()) for e in self.entries}
+        grouped: dict[tuple[str, str], list[Topic]] = {}
+        for item in read_topics(str(self.config.topics_file)):
+            topic = Topic(item["top"], item["sub"], item["title"], str(item.get("explanation") or ""))
+            key = (topic.top.casefold(), topic.sub.casefold())
+            if key in wanted:
+                grouped.setdefault(key, []).append(topic)
+            else:
+                report.count("topics_file_outside_selection")
+        return grouped
+
+    def entry_topics(
+        self, entry: TaxonomyEntry, report: RunReport, from_file: Mapping[tuple[str, str], list[Topic]] | None
+    ) -> list[Topic]:
+        """The kept topics of one entry: from the topics file, or from its debate (run now, cached)."""
+        if from_file is not None:
+            topics = list(from_file.get((entry.top.casefold(), entry.sub.casefold()), []))
+            report.count("topics_kept", len(topics))
+            return topics
+        [transcript] = self.debate_many([entry], report)
+        report.extra.setdefault("transcripts", []).append(transcript.to_dict())
         return [
-            Topic(t.top, t.sub, k["topic"], k.get("explanation", ""), k.get("source", ""))
-            for t in transcripts
-            for k in t.kept
+            Topic(transcript.top, transcript.sub, k["topic"], k.get("explanation", ""), k.get("source", ""))
+            for k in transcript.kept
         ]
 
     # -- retrieval and bundles --------------------------------------------------------------------------
-    def retrieved(self, shard: int, num_shards: int, report: RunReport) -> Iterator[tuple[Topic, list[Hit]]]:
-        """Each kept topic of the shard with its documents: retrieved in one batched BM25 search,
-        content-deduplicated and in the topic's seeded order. Topics without hits are counted, not yielded."""
+    def plans(
+        self, topics: Sequence[Topic], max_rows: int, report: RunReport
+    ) -> Iterator[tuple[Topic, TopicPlan]]:
+        """Each topic with its plan; the topics are searched in one batch, planned one at a time."""
         c = self.config
-        entries = [self.entries[i] for i in shard_slice(len(self.entries), shard, num_shards)]
-        topics = self.topics_for(entries, report) if entries else []
         if not topics:
             return
         index, docs = self.corpus()
@@ -308,28 +295,118 @@ class LiteLongStrategy:
             c.rows_per_topic, c.target_tokens, self.mean_doc_tokens(docs), c.hits_factor, c.max_hits
         )
         report.extra.setdefault("hits_per_topic_requested", k)
-        results = index.search([t.title for t in topics], k=k, require_all_terms=c.require_all_terms)
-        texts = {doc_id: d.text for doc_id, d in docs.items()}
+        titles = [t.title for t in topics]
+        if c.query == "title":
+            results = index.search(titles, k=k, require_all_terms=c.require_all_terms)
+        else:
+            # The path and explanation rank the documents, but a document must match the topic's own
+            # title (all its terms with require_all_terms): a topic whose title matches nothing has no
+            # documents, whatever its path matches.
+            wide = k if c.require_all_terms else min(len(index), 2 * k)
+            titled = index.search(titles, k=wide, require_all_terms=c.require_all_terms)
+            ranked = index.search([topic_query(t, c.query) for t in topics], k=k)
+            results = [
+                [h for h in hits if h.doc_id in allowed]
+                for hits, allowed in zip(ranked, ({h.doc_id for h in t} for t in titled), strict=True)
+            ]
+        if c.feedback_docs > 0 and c.feedback_terms > 0:
+            background = self.background_words(docs)
+            expanded = [
+                " ".join(
+                    [
+                        topic_query(t, c.query),
+                        *feedback_words(
+                            [docs[h.doc_id].text for h in hits[: c.feedback_docs]],
+                            c.feedback_terms,
+                            background,
+                        ),
+                    ]
+                )
+                for t, hits in zip(topics, results, strict=True)
+            ]
+            again = index.search(expanded, k=k)
+            results = [second if first else [] for first, second in zip(results, again, strict=True)]
+        counter = TokenCounter.get(c.tokenizer)
+        separator_tokens = counter.count(c.separator) if c.separator else 0
+        texts = docs.text_by_id
         for topic, hits in zip(topics, results, strict=True):
             if not hits:
                 report.skip("topic", "zero BM25 hits")
                 continue
-            report.count("documents_retrieved", len(hits))
-            yield (
-                topic,
-                order_documents(hits, texts, c.order, seed_for(c.seed, topic.top, topic.sub, topic.title)),
+            # Only documents above the relevance floor can enter a row: count the tokens of those alone.
+            floor = c.relevance_floor * hits[0].score
+            relevant = dedup_hits([h for h in hits if h.score >= floor], texts)
+            lengths = dict(
+                zip(
+                    (h.doc_id for h in relevant),
+                    counter.count_batch([docs[h.doc_id].text for h in relevant]),
+                    strict=True,
+                )
             )
+            plan = plan_topic(
+                relevant,
+                lengths,
+                target_tokens=c.target_tokens,
+                separator_tokens=separator_tokens,
+                max_rows=max_rows,
+                relevance_floor=c.relevance_floor,
+                order=c.order,
+                seed=seed_for(c.seed, topic.top, topic.sub, topic.title),
+            )
+            report.count("documents_retrieved", len(hits))
+            report.count("documents_relevant", plan.relevant)
+            if plan.rows == 0:
+                report.skip("topic", "too little relevant text for one row (relevance_floor)")
+                continue
+            if plan.possible < c.rows_per_topic:
+                report.count("topics_thin")
+                report.count("rows_not_made_thin_topics", c.rows_per_topic - plan.possible)
+            yield topic, plan
 
-    def bundles(self, shard: int, num_shards: int, report: RunReport) -> Iterator[Bundle]:
+    def retrieved(self, shard: int, num_shards: int, report: RunReport) -> Iterator[tuple[Topic, TopicPlan]]:
+        """The shard's topics with their plans, in turns over the shard's entries (see the module
+        docstring); each entry is debated when its first turn comes, and only then."""
+        c = self.config
+        entries = self.shard_entries(shard, num_shards)
+        if not entries:
+            return
+        from_file = self.topics_from_file(report) if c.topics_file else None
+        max_rows = rows_per_turn(c.rows_per_topic, c.num_rows, c.min_top_categories)
+        pending: dict[int, Iterator[tuple[Topic, TopicPlan]]] = {}
+        active = list(range(len(entries)))
+        while active:
+            still = []
+            for i in active:
+                if i not in pending:
+                    topics = self.entry_topics(entries[i], report, from_file)
+                    pending[i] = self.plans(topics, max_rows, report)
+                item = next(pending[i], None)
+                if item is None:
+                    continue
+                still.append(i)
+                yield item
+            active = still
+
+    def drafts(self, shard: int, num_shards: int, report: RunReport) -> Iterator[Bundle]:
         _, docs = self.corpus()
-        for topic, ordered in self.retrieved(shard, num_shards, report):
+        for topic, plan in self.retrieved(shard, num_shards, report):
             yield Bundle(
                 key=topic.title,
-                pieces=(Piece(docs[h.doc_id].text, h.doc_id, "retrieved", h.score) for h in ordered),
+                pieces=(Piece(docs[h.doc_id].text, h.doc_id, "retrieved", h.score) for h in plan.hits),
                 kind="topic",
                 topic=topic.path(),
-                max_rows=self.config.rows_per_topic,
+                max_rows=plan.rows,
             )
+
+
+class _Counters:
+    """An object with ``stats()``, so :func:`add_llm_stats` can add a delta of counters."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self._values = values
+
+    def stats(self) -> dict[str, Any]:
+        return self._values
 
 
 def _register() -> None:

@@ -8,9 +8,10 @@ carry the topic path and NExtLong provenance (``meta`` / ``negative`` chunk ids 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -18,9 +19,10 @@ from ..config import BaseConfig, ConfigError
 from ..report import RunReport
 from .base import Bundle
 from .chunking import SPLIT_MODES
-from .litelong import LiteLongConfig, LiteLongStrategy, seed_for
+from .common import seed_for
+from .litelong import LiteLongConfig, LiteLongStrategy
 from .negatives import SeedRequest, Shortfall
-from .nextlong import NExtLongConfig, NExtLongStrategy, _tally_hardness, hardness_summary
+from .nextlong import NExtLongConfig, NExtLongStrategy, hardness_summary, tally_hardness
 
 STRATEGY = "litelong-nextlong"
 
@@ -31,6 +33,13 @@ class LiteLongNExtLongConfig(LiteLongConfig):
 
     strategy: str = STRATEGY
     """Always ``litelong-nextlong``."""
+    relevance_floor: float = field(
+        default=0.0,
+        metadata={
+            "help": "Share of the topic's best score a document needs to enter the topic's pool (0: every "
+            "retrieved document: NExtLong mines hard negatives among all of them)."
+        },
+    )
     chunk_chars: int = 2048
     """Largest meta-chunk / negative chunk in characters (NExtLong's grouping of lines)."""
     split_long_lines: str = "sentences"
@@ -61,9 +70,8 @@ class LiteLongNExtLongConfig(LiteLongConfig):
 
     def nextlong_config(self) -> NExtLongConfig:
         """The NExtLong settings of this run (same corpus, tokenizer, chunking and cache)."""
-        shared = {
-            f: getattr(self, f) for f in NExtLongConfig.__dataclass_fields__ if f in self.__dataclass_fields__
-        }
+        mine = {f.name for f in dataclasses.fields(self)}
+        shared = {f.name: getattr(self, f.name) for f in dataclasses.fields(NExtLongConfig) if f.name in mine}
         shared["strategy"] = "nextlong"
         return NExtLongConfig(**shared)
 
@@ -73,6 +81,10 @@ class LiteLongNExtLongStrategy(LiteLongStrategy):
 
     name: ClassVar[str] = STRATEGY
 
+    def summarize(self, report: RunReport) -> dict[str, Any]:
+        """The run's hardness figures, from the added-up counters of every shard."""
+        return {"hardness": hardness_summary(report.stats)} if "hardness" in report.extra else {}
+
     def __init__(self, config: BaseConfig) -> None:
         if not isinstance(config, LiteLongNExtLongConfig):
             raise TypeError("LiteLongNExtLongStrategy needs a LiteLongNExtLongConfig")
@@ -80,21 +92,21 @@ class LiteLongNExtLongStrategy(LiteLongStrategy):
         self.combined: LiteLongNExtLongConfig = config
         self.nextlong = NExtLongStrategy(config.nextlong_config())
 
-    def bundles(self, shard: int, num_shards: int, report: RunReport) -> Iterator[Bundle]:
+    def drafts(self, shard: int, num_shards: int, report: RunReport) -> Iterator[Bundle]:
         c = self.combined
         resources = self.nextlong.resources()
         miner = self.nextlong.miner(resources)
-        # A topic's retrieved documents (as many as LiteLong's rows would use) hold its rows' negatives.
-        for topic, ordered in self.retrieved(shard, num_shards, report):
-            topic_docs = [h.doc_id for h in ordered]
-            seeds = [SeedRequest(doc_id, c.target_tokens) for doc_id in topic_docs[: c.rows_per_topic]]
+        # A topic's relevant documents hold its rows' negatives; the first ones of the plan are the seeds.
+        for topic, plan in self.retrieved(shard, num_shards, report):
+            topic_docs = [h.doc_id for h in plan.hits]
+            seeds = [SeedRequest(doc_id, c.target_tokens) for doc_id in topic_docs[: plan.rows]]
             made = 0
             for position, result in enumerate(miner.mine(seeds, pool_doc_ids=topic_docs)):
                 if isinstance(result, Shortfall):
                     report.skip("seed", result.reason)
                     continue
                 rng = np.random.default_rng((c.seed, seed_for(topic.title) % 2**32, position))
-                _tally_hardness(result, resources.pool, resources.retriever, c.hardness_samples, rng, report)
+                tally_hardness(result, resources.pool, resources.retriever, c.hardness_samples, rng, report)
                 report.count("nextlong_negatives", result.n_negatives)
                 made += 1
                 yield Bundle(

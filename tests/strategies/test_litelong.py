@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -12,14 +13,19 @@ from typing import Any
 
 import pytest
 from resume_helpers import kill_after_answers
+from scripted_llm import ScriptedLLM, step_of
 
 import litelong_hf
 from litelong_hf.config import ConfigError, make_config
-from litelong_hf.index import Hit
+from litelong_hf.index import Hit, IndexBuildError, get_or_build_index
+from litelong_hf.layout import TopicsFileError, write_topics
 from litelong_hf.llm import RequestCache
-from litelong_hf.pipeline import NoRowsError, checkpoint_dir, iter_transcripts, merged_report
-from litelong_hf.strategies.debate import Candidate, candidates_from, clean_title, keep_topics, union_dedup
-from litelong_hf.strategies.litelong import hits_needed, order_documents, seed_for
+from litelong_hf.pipeline import NoRowsError, checkpoint_root, iter_transcripts, merged_report, shard_rows
+from litelong_hf.report import RunReport
+from litelong_hf.strategies.common import hits_needed, order_documents, seed_for
+from litelong_hf.strategies.debate import match_title, normalize_title
+from litelong_hf.strategies.litelong import LiteLongStrategy, Topic, plan_topic, rows_per_turn, topic_query
+from litelong_hf.strategies.topic_plan import feedback_words, word_sets
 from litelong_hf.taxonomy import TaxonomyError
 from litelong_hf.tokens import TokenCounter
 
@@ -68,7 +74,7 @@ def test_rows_are_exact_and_traceable(small_dataset: Any, demo_documents: list) 
 def test_same_run_twice_gives_identical_rows_from_cached_answers(small_dataset: Any, run_dir: Path) -> None:
     config = make_config("litelong-128k", cache_dir=str(run_dir), **SMALL)
     # Forget the rows (shard checkpoints and the datasets cache) but keep the LLM answers.
-    shutil.rmtree(checkpoint_dir(config))
+    shutil.rmtree(checkpoint_root(config))
     for path in run_dir.glob("litelong_hf*"):
         shutil.rmtree(path)
     again = litelong_hf.load("litelong-128k", cache_dir=str(run_dir), **SMALL)
@@ -83,18 +89,34 @@ def test_report_and_transcripts(small_dataset: Any, run_dir: Path) -> None:
     report = merged_report(config)
     assert report.stats["categories_processed"] == 2
     assert report.stats["rows"] == len(small_dataset)
-    kept = report.stats["topics_kept"]
-    assert kept == report.stats["topics_candidates"] - report.stats["topics_rejected"]
-    # every kept topic either made rows or is counted as skipped, with a reason
-    assert report.stats.get("topics_with_rows", 0) + report.total_skipped("topic") == kept
     transcripts = list(iter_transcripts(config))
     assert len(transcripts) == 2 and len({t["sub"] for t in transcripts}) == 2
     for transcript in transcripts:
         assert transcript["top"] == "POLITICAL SCIENCE"
         assert set(transcript["generated"]) == {"debater_a", "debater_b"}
         assert transcript["prompt_version"].startswith("litelong-v1@")
+        # Filter-Reject, recomputed from what the debaters and the judge said: the union of both lists
+        # (case-insensitive) minus every candidate a judge rejection names.
+        union: list[str] = []
+        for role in ("debater_a", "debater_b"):
+            for item in transcript["generated"][role]:
+                if normalize_title(item["topic"]) not in {normalize_title(t) for t in union}:
+                    union.append(item["topic"])
+        judged = (transcript["judge"] or {}).get("rejected_topics") or []
+        banned = {match_title(str(r.get("title", "")), union)[0] for r in judged if isinstance(r, dict)}
+        if transcript["failed"]:
+            assert transcript["kept"] == []
+        else:
+            assert [k["topic"] for k in transcript["kept"]] == [
+                t for i, t in enumerate(union) if i not in banned
+            ]
+        assert transcript["unmatched_rejections"] == sum(
+            m["matched"] is None for m in transcript["judge_matches"]
+        )
     kept = {k["topic"] for t in transcripts for k in t["kept"]}
-    assert {r["topic"]["title"] for r in small_dataset} <= kept
+    rejected = {r["topic"] for t in transcripts for r in t["rejected"]}
+    titles = {r["topic"]["title"] for r in small_dataset}
+    assert titles <= kept and not titles & rejected
 
 
 _KILL_SCRIPT = textwrap.dedent(
@@ -185,19 +207,6 @@ def test_bad_inputs_name_the_fix(tmp_path: Path) -> None:
         ).roles_config()
 
 
-def test_debate_arithmetic_is_pure() -> None:
-    a = [Candidate("Voting Rights", "", "debater_a"), Candidate("Civil Disobedience", "", "debater_a")]
-    b = [Candidate("voting rights ", "", "debater_b"), Candidate("Segregation", "", "debater_b")]
-    union = union_dedup(a, b)
-    assert [c.topic for c in union] == ["Voting Rights", "Civil Disobedience", "Segregation"]
-    assert [c.topic for c in keep_topics(union, ["CIVIL DISOBEDIENCE."])] == ["Voting Rights", "Segregation"]
-    assert clean_title('  "Colonialism & Post-Colonialism,"  ') == "Colonialism & Post-Colonialism"
-    parsed = candidates_from([{"title": "A thing"}, "Plain string", {"topic": ""}, 7], "x")
-    assert [c.topic for c in parsed] == ["A thing", "Plain string", "7"]
-    assert candidates_from({"topics": [{"topic": "Nested"}]}, "x")[0].topic == "Nested"
-    assert candidates_from("not a list", "x") == []
-
-
 def test_retrieval_arithmetic_is_pure() -> None:
     assert hits_needed(4, 131_072, 680.0, 1.5, 4000) == 1157
     assert hits_needed(4, 1_048_576, 100.0, 1.5, 4000) == 4000
@@ -229,3 +238,262 @@ def test_generate_cli_writes_transcripts_and_debate_summary(
     assert report["extra"]["debates_total"] == 2
     assert report["extra"]["debates"][0]["kept"] == [k["topic"] for k in json.loads(lines[0])["kept"]]
     assert report["stats"]["rows"] == len(small_dataset)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Rows on demand, spread over the taxonomy, coherent (scripted debaters: fast and deterministic)
+
+_ENTRY = re.compile(r'subtopics of the subject "(?P<sub>[^"]+)" within the category "(?P<top>[^"]+)"')
+
+
+def heading_debaters() -> dict[str, ScriptedLLM]:
+    """Debaters proposing the subcategory's heading segments; a judge that rejects nothing."""
+
+    def debater(prompt: str, request: Any) -> Any:
+        if step_of(prompt) == "critique":
+            return {"accepted": [], "rejected": []}
+        found = _ENTRY.search(prompt)
+        assert found, prompt
+        segments = [s.strip() for s in found["sub"].split("/") if s.strip().lower() != "general"]
+        return [{"topic": s, "explanation": f"News about {s.lower()}."} for s in reversed(segments)]
+
+    llm = ScriptedLLM("debater", debater)
+    judge = ScriptedLLM("judge", lambda prompt, request: {"rejected_topics": [], "summary": "All kept."})
+    return {"debater_a": llm, "debater_b": llm, "judge": judge}
+
+
+@pytest.fixture(scope="module")
+def demo_cache(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One cache (demo index, corpus stats) for the scripted tests of this module."""
+    return str(tmp_path_factory.mktemp("litelong-demo-cache"))
+
+
+def test_drafts_debate_lazily_in_a_spread_order(demo_cache: str) -> None:
+    config = make_config("litelong-64k", cache_dir=demo_cache, target_tokens=8192)
+    llms = heading_debaters()
+    strategy = LiteLongStrategy(config, llms=llms)
+    report = RunReport()
+    drafts = strategy.drafts(0, 1, report)
+    first = [next(drafts) for _ in range(4)]
+    debated = len(llms["judge"].requests)
+    # Only the subcategories the first four bundles needed were debated, not the taxonomy's thousands.
+    assert 4 <= debated < 60 < len(strategy.entries)
+    assert report.stats["categories_processed"] == debated
+    assert len(report.extra["transcripts"]) == debated
+    # One topic per subcategory per turn, and the spread order puts each early subcategory in another
+    # top category.
+    assert len({d.topic["top"] for d in first if d.topic}) == 4
+    assert all(d.max_rows is not None and 1 <= d.max_rows <= 4 for d in first)
+    drafts.close()
+
+
+def test_few_rows_come_from_several_top_categories(demo_cache: str) -> None:
+    config = make_config("litelong-64k", cache_dir=demo_cache, target_tokens=8192, num_rows=8)
+    strategy = LiteLongStrategy(config, llms=heading_debaters())
+    report = RunReport(config_name="litelong-64k", config_hash=config.config_hash())
+    rows = list(shard_rows(strategy, 0, 1, report, 8))
+    assert len(rows) == 8
+    # num_rows=8 with min_top_categories=4: at most 2 rows per topic, so at least 4 top categories.
+    assert len({row["topic"]["top"] for row in rows}) >= 4
+    assert all(len(row["input_ids"]) == 8192 for row in rows)
+
+
+def test_work_items_do_not_depend_on_the_shard_count(tmp_path: Path) -> None:
+    config = make_config("litelong-64k", cache_dir=str(tmp_path), categories=["POL", "SCI", "HIS"])
+    strategy = LiteLongStrategy(config)
+    order = strategy.entries
+    assert order == LiteLongStrategy(config).entries  # a pure function of the config
+    for n in (1, 2, 3):
+        shards = [strategy.shard_entries(s, n) for s in range(n)]
+        assert sorted(e.key for part in shards for e in part) == sorted(e.key for e in order)
+        assert [shards[i % n][i // n] for i in range(len(order))] == order
+    assert [e.top for e in order[:3]] != [order[0].top] * 3  # not "first category first"
+
+
+def test_plan_topic_uses_the_best_relevant_documents() -> None:
+    hits = [Hit(f"d{i}", 10.0 - i) for i in range(10)]  # scores 10 .. 1
+    lengths = {h.doc_id: 100 for h in hits}
+    plan = plan_topic(
+        hits,
+        lengths,
+        target_tokens=250,
+        separator_tokens=0,
+        max_rows=4,
+        relevance_floor=0.5,
+        order="score",
+        seed=1,
+    )
+    # Scores >= 5 are relevant: d0..d5, 600 tokens: two rows of 250 (each loses about a document).
+    assert plan.relevant == 6 and plan.possible == 2 and plan.rows == 2
+    assert [h.doc_id for h in plan.hits] == [f"d{i}" for i in range(6)]
+    shuffled = plan_topic(
+        hits,
+        lengths,
+        target_tokens=250,
+        separator_tokens=0,
+        max_rows=1,
+        relevance_floor=0.5,
+        order="shuffle",
+        seed=1,
+    )
+    # One row: the best four documents (shuffled) come first, the other relevant ones after, best first.
+    assert shuffled.rows == 1
+    assert sorted(h.doc_id for h in shuffled.hits[:4]) == ["d0", "d1", "d2", "d3"]
+    assert [h.doc_id for h in shuffled.hits[4:]] == ["d4", "d5"]
+    thin = plan_topic(
+        hits,
+        lengths,
+        target_tokens=700,
+        separator_tokens=0,
+        max_rows=4,
+        relevance_floor=0.5,
+        order="score",
+        seed=1,
+    )
+    assert thin.rows == 0 and thin.relevant == 6
+    everything = plan_topic(
+        hits,
+        lengths,
+        target_tokens=250,
+        separator_tokens=0,
+        max_rows=9,
+        relevance_floor=0.0,
+        order="score",
+        seed=1,
+    )
+    assert everything.relevant == 10 and everything.rows == 3
+    assert (
+        plan_topic(
+            [],
+            {},
+            target_tokens=9,
+            separator_tokens=0,
+            max_rows=1,
+            relevance_floor=0.3,
+            order="score",
+            seed=1,
+        ).rows
+        == 0
+    )
+
+
+def test_rows_per_turn_and_query() -> None:
+    assert [rows_per_turn(4, n, 4) for n in (None, 1, 7, 8, 9, 1000)] == [4, 1, 2, 2, 3, 4]
+    topic = Topic("HISTORY", "Europe / Great Britain", "Tudor monarchy", "The Tudor kings and queens.")
+    assert topic_query(topic, "title") == "Tudor monarchy"
+    assert topic_query(topic, "rich") == (
+        "Tudor monarchy. The Tudor kings and queens. Europe / Great Britain. HISTORY"
+    )
+
+
+def test_feedback_words_stand_out_from_the_background() -> None:
+    core = [
+        "The striker scored twice and the league leaders said the season was long.",
+        "A late goal from the striker kept the league title race open, officials said this year.",
+        "The league fined the club after the striker was sent off this year.",
+    ]
+    background = word_sets(
+        ["Officials said this year the budget was long.", "This year prices rose, officials said."] * 3
+    )
+    words = feedback_words(core, 3, background)
+    assert words == ["league", "striker", "club"]  # in every core text first, then alphabetical ties
+    assert "officials" not in words and "year" not in words  # common in the background
+    assert feedback_words([], 5, background) == []
+    # Without a background, the most widely shared words win.
+    assert feedback_words(core, 2) == ["league", "striker"]
+
+
+def test_thin_topics_give_fewer_rows_and_are_counted(tmp_path: Path, demo_cache: str) -> None:
+    topics = tmp_path / "topics.jsonl"
+    write_topics(
+        topics,
+        [{"top": "POLITICAL SCIENCE", "sub": "Civil Rights", "title": "Voting rights and elections"}],
+    )
+    overrides = {"topics_file": str(topics), "categories": ["POL"], "subcategories": ["Civil Rights"]}
+    config = make_config(
+        "litelong-128k", cache_dir=demo_cache, rows_per_topic=50, relevance_floor=0.25, **overrides
+    )
+    report = RunReport()
+    [(_, plan)] = list(LiteLongStrategy(config).retrieved(0, 1, report))
+    assert 1 <= plan.rows == plan.possible < 50
+    assert report.stats["topics_thin"] == 1
+    assert report.stats["rows_not_made_thin_topics"] == 50 - plan.possible
+    # A lower floor lets more (weaker) documents in.
+    looser = make_config(
+        "litelong-128k", cache_dir=demo_cache, rows_per_topic=50, relevance_floor=0.15, **overrides
+    )
+    [(_, loose_plan)] = list(LiteLongStrategy(looser).retrieved(0, 1, RunReport()))
+    assert loose_plan.relevant > plan.relevant and loose_plan.possible >= plan.possible
+
+
+def test_malformed_topics_file_fails_validation(tmp_path: Path) -> None:
+    bad = tmp_path / "topics.jsonl"
+    bad.write_text('{"top": "POLITICAL SCIENCE", "sub": "Civil Rights"}\n')
+    config = make_config("litelong-64k", cache_dir=str(tmp_path), topics_file=str(bad))
+    with pytest.raises(TopicsFileError, match="line 1: missing or empty title"):
+        LiteLongStrategy(config).validate()
+    bad.write_text("not json\n")
+    with pytest.raises(TopicsFileError, match="line 1: not JSON"):
+        LiteLongStrategy(make_config("litelong-64k", topics_file=str(bad))).validate()
+
+
+def test_custom_taxonomy_content_is_part_of_the_config_hash(tmp_path: Path) -> None:
+    taxonomy = tmp_path / "tax.csv"
+    taxonomy.write_text("top_category,subcategory\nSCIENCE,Astronomy\n")
+    first = make_config("litelong-64k", taxonomy=str(taxonomy)).config_hash()
+    assert make_config("litelong-64k", taxonomy=str(taxonomy)).config_hash() == first
+    taxonomy.write_text("top_category,subcategory\nSCIENCE,Astrology\n")  # same size, other content
+    assert make_config("litelong-64k", taxonomy=str(taxonomy)).config_hash() != first
+
+
+def test_a_cached_index_of_other_documents_is_not_reused(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text(
+        "".join(json.dumps({"text": f"article {i} about elections " * 5}) + "\n" for i in range(30))
+    )
+    config = make_config("litelong-64k", corpus=str(corpus), cache_dir=str(tmp_path / "cache"))
+    spec = config.corpus_config()
+    # An index under this corpus's key that was built from other documents (a stale snapshot).
+    get_or_build_index(
+        f"docs-{spec.fingerprint()}",
+        lambda: (["x", "y"], ["other text", "more text"]),
+        config.index_config(),
+        cache_dir=config.cache_dir,
+    )
+    with pytest.raises(IndexBuildError, match="not the 30 documents"):
+        LiteLongStrategy(config).corpus()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# `litelong-hf topics` with bad input: one line naming the fix, exit 2, no traceback
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["litelong-100k"], "Valid config names"),
+        (["nextlong-64k"], "not a LiteLong config"),
+        (["litelong-64k", "--subcategories", "Underwater Basket Weaving"], "match no entry"),
+        (["litelong-64k", "--categories", " "], "categories is empty"),
+        (["litelong-64k", "--taxonomy", "{bad_taxonomy}"], "no top-category column"),
+        (["litelong-64k", "--endpoint", "http://127.0.0.1:9", "--max-subcategories", "1"], "127.0.0.1:9"),
+        (["litelong-64k", "--out", "{file}/topics.jsonl"], "--out"),
+    ],
+)
+def test_topics_cli_bad_input(args: list[str], message: str, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from litelong_hf.cli import app
+
+    bad_taxonomy = tmp_path / "tax.csv"
+    bad_taxonomy.write_text("name,heading\nSCIENCE,Astronomy\n")
+    a_file = tmp_path / "plain-file"
+    a_file.write_text("x")
+    args = [a.format(bad_taxonomy=bad_taxonomy, file=a_file) for a in args]
+    if "--out" not in args:
+        args += ["--out", str(tmp_path / "topics.jsonl")]
+    result = CliRunner().invoke(app, ["topics", *args, "--cache-dir", str(tmp_path)], env={"COLUMNS": "300"})
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output and result.output.startswith("error:")
+    assert not (tmp_path / "topics.jsonl").exists()

@@ -10,7 +10,7 @@ import pytest
 import litelong_hf
 from litelong_hf.config import ConfigError, make_config
 from litelong_hf.pipeline import merged_report
-from litelong_hf.strategies.litelong import hits_needed
+from litelong_hf.report import RunReport
 from litelong_hf.strategies.litelong_nextlong import LiteLongNExtLongStrategy
 from litelong_hf.strategies.negatives import chunk_doc_id
 
@@ -35,16 +35,10 @@ def run(tmp_path_factory: pytest.TempPathFactory):
 
 def test_negatives_come_only_from_the_topics_documents(run) -> None:
     ds, config = run
-    strategy = LiteLongNExtLongStrategy(config)
-    index, docs = strategy.corpus()
-    k = hits_needed(
-        config.rows_per_topic,
-        config.target_tokens,
-        strategy.mean_doc_tokens(docs),
-        config.hits_factor,
-        config.max_hits,
-    )
-    topic_docs = {h.doc_id for h in index.search([TOPIC["title"]], k=k)[0]}
+    # The topic's relevant documents, as LiteLong's retrieval plans them (query, feedback, floor).
+    [(topic, plan)] = list(LiteLongNExtLongStrategy(config).retrieved(0, 1, RunReport()))
+    assert topic.title == TOPIC["title"] and plan.rows == 2
+    topic_docs = {h.doc_id for h in plan.hits}
     assert len(ds) == 2
     for row in ds:
         assert len(row["input_ids"]) == sum(row["piece_lengths"]) == row["n_tokens"] == 131_072

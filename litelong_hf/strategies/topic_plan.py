@@ -1,0 +1,196 @@
+"""LiteLong's retrieval arithmetic, pure functions: a topic's query, its feedback words, how many rows it
+fills and with which documents (see ``docs/litelong.md``, Retrieval and Assembly)."""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from ..index import Hit
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A kept topic with its category path."""
+
+    top: str
+    sub: str
+    title: str
+    explanation: str = ""
+    source: str = ""
+
+    def path(self) -> dict[str, str]:
+        return {"top": self.top, "sub": self.sub, "title": self.title}
+
+
+def topic_query(topic: Topic, mode: str = "rich") -> str:
+    """The BM25 query of a topic (pure): its title, or title + explanation + taxonomy path.
+
+    >>> topic_query(Topic("SCIENCE", "Space Science / Astronomy", "Exoplanet discovery", "Finding planets."))
+    'Exoplanet discovery. Finding planets. Space Science / Astronomy. SCIENCE'
+    """
+    if mode == "title":
+        return topic.title
+    parts = [topic.title, topic.explanation.rstrip(". "), topic.sub, topic.top]
+    return ". ".join(p.strip() for p in parts if p.strip())
+
+
+def rows_per_turn(rows_per_topic: int, num_rows: int | None, min_top_categories: int) -> int:
+    """Rows one topic may give (pure): all ``rows_per_topic`` for an open-ended run; fewer when a small
+    ``num_rows`` must still spread over ``min_top_categories`` subcategories.
+
+    >>> rows_per_turn(4, 8, 4), rows_per_turn(4, 1, 4), rows_per_turn(4, None, 4), rows_per_turn(4, 100, 4)
+    (2, 1, 4, 4)
+    """
+    if num_rows is None:
+        return rows_per_topic
+    return max(1, min(rows_per_topic, math.ceil(num_rows / min_top_categories)))
+
+
+@dataclass(frozen=True)
+class TopicPlan:
+    """What one topic gives: its documents in row order and how many rows they fill."""
+
+    hits: list[Hit]
+    """Relevant documents: the best ones (enough for ``rows``) in row order, then the rest as reserve."""
+    rows: int
+    """Rows to make (0: the topic's relevant text cannot fill one row)."""
+    relevant: int
+    """Documents at or above the relevance floor (after removing duplicate texts)."""
+    possible: int
+    """Rows the relevant text could fill, before the per-topic cap."""
+
+
+def plan_topic(
+    hits: Sequence[Hit],
+    lengths: Mapping[str, int],
+    *,
+    target_tokens: int,
+    separator_tokens: int,
+    max_rows: int,
+    relevance_floor: float,
+    order: str,
+    seed: int,
+) -> TopicPlan:
+    """Choose a topic's documents and row count from its hits (best first, duplicates already removed).
+
+    Documents scoring below ``relevance_floor`` x the best score are dropped; documents longer than a row
+    are left out; the relevant text's tokens decide how many rows it fills without weak hits (each row
+    loses about one document to the cut). The best documents that fill those rows come first, shuffled
+    with ``seed`` when ``order == "shuffle"``; the other relevant documents follow, best first, in case a
+    row needs more. Pure.
+    """
+    if not hits:
+        return TopicPlan([], 0, 0, 0)
+    floor = relevance_floor * hits[0].score
+    relevant = [
+        h for h in hits if h.score >= floor and 0 < lengths[h.doc_id] + separator_tokens <= target_tokens
+    ]
+    if not relevant:
+        return TopicPlan([], 0, 0, 0)
+    sizes = [lengths[h.doc_id] + separator_tokens for h in relevant]
+    total = sum(sizes)
+    mean = total / len(sizes)
+    possible = int((total + mean) // (target_tokens + mean)) if total >= target_tokens else 0
+    rows = min(max_rows, possible)
+    need = rows * (target_tokens + mean)
+    cum, cut = 0.0, len(relevant)
+    for i, size in enumerate(sizes):
+        cum += size
+        if cum >= need:
+            cut = i + 1
+            break
+    best, reserve = list(relevant[:cut]), list(relevant[cut:])
+    if order == "shuffle":
+        # One band of rank per row: the first row gets the best documents, the next row the next best,
+        # each band shuffled on its own, so a topic's later rows never dilute its first.
+        rng = random.Random(seed)
+        bands: list[list[Hit]] = [[]]
+        filled = 0.0
+        for hit in best:
+            if filled >= target_tokens + mean and len(bands) < rows:
+                bands.append([])
+                filled = 0.0
+            bands[-1].append(hit)
+            filled += lengths[hit.doc_id] + separator_tokens
+        for band in bands:
+            rng.shuffle(band)
+        best = [hit for band in bands for hit in band]
+    return TopicPlan(best + reserve, rows, len(relevant), possible)
+
+
+_WORD = re.compile(r"[a-z][a-z'-]{2,}")
+
+
+def word_sets(texts: Sequence[str]) -> list[set[str]]:
+    """The distinct lower-cased words (3+ letters) of each text (pure)."""
+    return [set(_WORD.findall(text.casefold())) for text in texts]
+
+
+def feedback_words(texts: Sequence[str], n: int, background: Sequence[set[str]] = ()) -> list[str]:
+    """The ``n`` words that mark ``texts`` (pseudo-relevance feedback; pure): ranked by the share of the
+    texts that hold a word minus its share in ``background`` (a sample of the corpus), so words common
+    everywhere ("year", "people") give way to the texts' own vocabulary; ties alphabetically.
+
+    >>> feedback_words(["the match ended, the striker scored", "a late striker goal won the match"], 2)
+    ['match', 'striker']
+    """
+    if not texts:
+        return []
+    inside: Counter[str] = Counter(w for words in word_sets(texts) for w in words)
+    outside: Counter[str] = Counter(w for words in background for w in words)
+    n_bg = max(1, len(background))
+
+    def weight(word: str) -> float:
+        return inside[word] / len(texts) - outside[word] / n_bg
+
+    ranked = sorted((w for w in inside if w not in _QUERY_STOPWORDS), key=lambda w: (-weight(w), w))
+    return ranked[:n]
+
+
+_QUERY_STOPWORDS = frozenset(
+    [
+        "the",
+        "and",
+        "for",
+        "that",
+        "with",
+        "was",
+        "were",
+        "are",
+        "has",
+        "have",
+        "had",
+        "his",
+        "her",
+        "its",
+        "their",
+        "they",
+        "this",
+        "from",
+        "said",
+        "but",
+        "not",
+        "you",
+        "she",
+        "which",
+        "who",
+        "will",
+        "would",
+        "been",
+        "also",
+        "more",
+        "than",
+        "after",
+        "when",
+        "there",
+        "them",
+        "what",
+        "about",
+        "into",
+    ]
+)
