@@ -163,7 +163,13 @@ def bench_rss(rows: int, cache_dir: str) -> list[dict[str, float]]:
     return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
 
 
-def _verdict(ok: bool) -> str:
+_FAILURES: list[str] = []
+
+
+def _verdict(ok: bool, name: str = "") -> str:
+    """PASS or FAIL; a FAIL is remembered so the run exits 1 at the end."""
+    if not ok:
+        _FAILURES.append(name or "target")
     return "PASS" if ok else "FAIL"
 
 
@@ -203,7 +209,7 @@ def main() -> None:
             f"{speed['ref_tokens_per_s']:,.0f} tokens/s"
         )
         print(
-            f"ratio: {ratio:.2f}x (target >= {TARGET_SPEED_RATIO}x)  {_verdict(ratio >= TARGET_SPEED_RATIO)}"
+            f"ratio: {ratio:.2f}x (target >= {TARGET_SPEED_RATIO}x)  {_verdict(ratio >= TARGET_SPEED_RATIO, 'speed')}"
         )
         print(f"hardness: {json.dumps(speed['hardness'])}")
 
@@ -216,8 +222,8 @@ def main() -> None:
                 f"after row {s['row']:.0f}: rss {s['rss_mb']:.0f} MB, peak {s['peak_mb']:.0f} MB, {s['elapsed_s']:.1f} s"
             )
         if not samples:
-            print("no 1M row was produced  FAIL")
-            return
+            print(f"no 1M row was produced  {_verdict(False, '1M row')}")
+            sys.exit(1)
         peak_gb = max(s["peak_mb"] for s in samples) / 1024
         # Flat: neither the peak nor the current RSS grows from the first row to the last.
         growth = max(
@@ -225,12 +231,16 @@ def main() -> None:
             max(s["rss_mb"] for s in samples) - samples[0]["rss_mb"],
         )
         print(
-            f"peak RSS: {peak_gb:.2f} GB (target <= {TARGET_PEAK_RSS_GB} GB)  {_verdict(peak_gb <= TARGET_PEAK_RSS_GB)}"
+            f"peak RSS: {peak_gb:.2f} GB (target <= {TARGET_PEAK_RSS_GB} GB)  {_verdict(peak_gb <= TARGET_PEAK_RSS_GB, 'peak RSS')}"
         )
         print(
             f"RSS growth from row 1 to row {len(samples)} (peak or current): {growth:.0f} MB "
-            f"(flat: <= {FLAT_TOLERANCE_MB:.0f} MB)  {_verdict(len(samples) > 1 and growth <= FLAT_TOLERANCE_MB)}"
+            f"(flat: <= {FLAT_TOLERANCE_MB:.0f} MB)  {_verdict(len(samples) > 1 and growth <= FLAT_TOLERANCE_MB, 'flat RSS')}"
         )
+    if _FAILURES:
+        print(f"FAILED targets: {', '.join(_FAILURES)}")
+        sys.exit(1)
+    print("all targets met")
 
 
 if __name__ == "__main__":

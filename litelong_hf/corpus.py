@@ -1,13 +1,19 @@
 """The base corpus: short documents streamed from the Hub, local files, or the bundled demo.
 
+(Over 400 lines on purpose: every source, its fingerprint and the acceptance rules are one contract.)
+
 Every source yields :class:`Document` objects with a stable id, in a deterministic order, filtered by a
-minimum length and (by default) with exact duplicates removed by content hash.
+minimum length and (by default) with exact duplicates removed by content hash. Strategies do not keep
+documents in memory: :func:`open_store` reads the corpus once into a memory-mapped Arrow store on disk
+(:mod:`litelong_hf.docstore`), keyed by :func:`corpus_fingerprint`, and fetch texts by position.
 
 Example::
 
     spec = CorpusConfig(source="data/*.parquet", text_column="content", id_column="url")
     for doc in iter_documents(spec):
         ...
+    store = open_store(spec)          # read once, then memory-mapped
+    store.text(0), store.doc_id(0), len(store)
 """
 
 from __future__ import annotations
@@ -22,14 +28,18 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from .report import RunReport
 from .resources import demo_corpus_zip
 
+if TYPE_CHECKING:
+    from .docstore import DocumentStore
+
 DEMO = "demo"
 _FILE_FORMATS = {".parquet": "parquet", ".jsonl": "json", ".json": "json", ".txt": "text", ".csv": "csv"}
+_SAMPLE_BYTES = 64 * 1024  # read from the head, the middle and the tail of each file for its fingerprint
 
 
 class CorpusError(ValueError):
@@ -67,6 +77,8 @@ class CorpusConfig:
     """Skip exact duplicate texts (by SHA-1 of the text), keeping the first occurrence."""
     max_documents: int | None = None
     """Stop after this many accepted documents (``None``: the whole corpus)."""
+    max_bytes: int | None = None
+    """Stop before the accepted texts exceed this many UTF-8 bytes (``None``: no byte budget)."""
 
     def __post_init__(self) -> None:
         if not self.source:
@@ -77,6 +89,8 @@ class CorpusConfig:
             raise CorpusError(f"min_chars must be >= 0, got {self.min_chars}.")
         if self.max_documents is not None and self.max_documents <= 0:
             raise CorpusError(f"max_documents must be positive or None, got {self.max_documents}.")
+        if self.max_bytes is not None and self.max_bytes <= 0:
+            raise CorpusError(f"max_bytes must be positive or None, got {self.max_bytes}.")
 
     @property
     def kind(self) -> str:
@@ -84,21 +98,8 @@ class CorpusConfig:
         return source_kind(self.source)
 
     def fingerprint(self) -> str:
-        """A hash of the spec and, for local files, their names, sizes and modification times.
-
-        Indexes and caches built from a corpus are keyed by this, so editing a file invalidates them.
-        """
-        payload: dict[str, Any] = {"spec": asdict(self)}
-        if self.kind == "files":
-            payload["files"] = [
-                (path, os.path.getsize(path), int(os.path.getmtime(path)))
-                for path in _expand_local(self.source)
-                if os.path.exists(path)
-            ]
-        elif self.kind == DEMO:
-            zip_path = demo_corpus_zip()
-            payload["demo"] = (zip_path.name, zip_path.stat().st_size)
-        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+        """:func:`corpus_fingerprint` of this spec (indexes, stores and caches are keyed by it)."""
+        return corpus_fingerprint(self)
 
 
 def source_kind(source: str) -> str:
@@ -156,6 +157,108 @@ def _fsspec_glob(url: str) -> list[str]:
     return [p if "://" in p else f"{protocol}://{p}" for p in paths]
 
 
+# ------------------------------------------------------------------------------------------ fingerprints
+
+_FINGERPRINTS: dict[str, str] = {}
+
+
+def _sample_hash(read: Any, size: int) -> str:
+    """Hash of up to three slices (head, middle, tail) of a file, read through ``read(offset, n)``."""
+    digest = hashlib.sha256()
+    offsets = sorted({0, max(0, size // 2 - _SAMPLE_BYTES // 2), max(0, size - _SAMPLE_BYTES)})
+    for offset in offsets:
+        digest.update(read(offset, min(_SAMPLE_BYTES, size - offset)))
+    return digest.hexdigest()[:16]
+
+
+def _local_file_signature(path: str) -> list[Any]:
+    stat = os.stat(path)
+
+    def read(offset: int, n: int) -> bytes:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            return handle.read(n)
+
+    return [path, stat.st_size, stat.st_mtime_ns, _sample_hash(read, stat.st_size)]
+
+
+def _remote_file_signature(url: str) -> list[Any]:
+    import fsspec
+
+    fs, path = fsspec.core.url_to_fs(url)
+    info = fs.info(path)
+    size = int(info.get("size") or 0)
+    version = next(
+        (str(info[k]) for k in ("ETag", "etag", "mtime", "LastModified", "last_modified") if info.get(k)), ""
+    )
+
+    def read(offset: int, n: int) -> bytes:
+        return bytes(fs.read_block(path, offset, n))
+
+    return [url, size, version, _sample_hash(read, size)]
+
+
+def hub_revision(source: str, name: str | None = None) -> str:
+    """The commit sha the Hub resolves dataset ``source`` to now (``HfApi().dataset_info(id).sha``).
+
+    Honours ``HF_ENDPOINT`` at call time (tests point it at the local Hub server).
+    """
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled, RepositoryNotFoundError
+
+    del name  # a configuration lives inside the same repository revision
+    try:
+        info = HfApi(endpoint=os.environ.get("HF_ENDPOINT") or None).dataset_info(source)
+    except OfflineModeIsEnabled:
+        raise CorpusError(
+            f"Cannot resolve the revision of Hub dataset {source!r}: this machine is offline (HF_HUB_OFFLINE=1); "
+            "use a local path ('data/*.parquet') or corpus='demo'."
+        ) from None
+    except RepositoryNotFoundError:
+        raise CorpusError(
+            f"Hub dataset {source!r} does not exist (or is private/gated and you are not logged in); check the id."
+        ) from None
+    except (HfHubHTTPError, OSError) as exc:
+        raise CorpusError(
+            f"Cannot reach the Hub for dataset {source!r} ({type(exc).__name__}); check your network, or use a "
+            "local path or corpus='demo'."
+        ) from None
+    if not info.sha:
+        raise CorpusError(f"The Hub did not report a revision for {source!r}; try again later.")
+    return str(info.sha)
+
+
+def corpus_fingerprint(spec: CorpusConfig) -> str:
+    """A 16-hex hash that changes whenever the documents of ``spec`` could change, and only then.
+
+    The spec (columns, filters, budgets) plus, per source: local files, their sizes, modification times and a
+    hash of samples of their content; remote fsspec files, their sizes, versions (ETag or mtime) and content
+    samples; a Hub dataset, the revision sha the Hub resolves it to; the demo, its archive's size and sample.
+    """
+    payload: dict[str, Any] = {"spec": asdict(spec)}
+    if spec.kind == "files":
+        remote = "://" in spec.source and not spec.source.startswith("file://")
+        files = (
+            _resolve_files(spec.source)
+            if remote
+            else [p for p in _expand_local(spec.source) if os.path.isfile(p)]
+        )
+        try:
+            payload["files"] = [
+                _remote_file_signature(f) if remote else _local_file_signature(f) for f in files
+            ]
+        except OSError as exc:
+            raise CorpusError(f"Cannot read {spec.source!r} to fingerprint it: {exc}.") from None
+    elif spec.kind == DEMO:
+        payload["demo"] = _local_file_signature(str(demo_corpus_zip()))[1:]
+    else:
+        memo = json.dumps(payload, sort_keys=True)
+        if memo not in _FINGERPRINTS:  # one Hub lookup per process and spec
+            _FINGERPRINTS[memo] = hub_revision(spec.source, spec.name)
+        payload["revision"] = _FINGERPRINTS[memo]
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def _iter_demo() -> Iterator[dict[str, Any]]:
     with zipfile.ZipFile(demo_corpus_zip()) as archive, archive.open("NewsArticles.csv") as raw:
         reader = csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
@@ -197,7 +300,10 @@ def _iter_files(spec: CorpusConfig) -> Iterator[dict[str, Any]]:
             yield {"text": text, "id": Path(path).name, "path": path}
         return
     try:
-        yield from _iter_with_datasets(fmt, spec, data_files={spec.split: files})
+        if fmt == "parquet":
+            yield from _iter_parquet(files)  # pyarrow directly: no datasets (and torch) import, batched reads
+        else:
+            yield from _iter_with_datasets(fmt, spec, data_files={spec.split: files})
     except CorpusError:
         raise
     except Exception as exc:  # pyarrow and json raise many types for a corrupt file
@@ -207,23 +313,47 @@ def _iter_files(spec: CorpusConfig) -> Iterator[dict[str, Any]]:
         ) from exc
 
 
-def _iter_hub(spec: CorpusConfig) -> Iterator[dict[str, Any]]:
+def _iter_parquet(files: list[str]) -> Iterator[dict[str, Any]]:
+    import fsspec
+    import pyarrow.parquet as pq
+
+    for path in files:
+        with fsspec.open(path, "rb") as handle:
+            for batch in pq.ParquetFile(handle).iter_batches(batch_size=1024):
+                yield from batch.to_pylist()
+
+
+def _hub_error(spec: CorpusConfig, exc: BaseException) -> CorpusError:
+    offline = os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1"
+    hint = (
+        "This machine is offline (HF_HUB_OFFLINE=1)"
+        if offline
+        else "Check the dataset id, your network and that you are logged in for gated sets"
+    )
+    return CorpusError(
+        f"Cannot stream Hub dataset {spec.source!r} (split {spec.split!r}): {type(exc).__name__}. {hint}; "
+        "or use a local path ('data/*.parquet') or corpus='demo'."
+    )
+
+
+def hub_stream(spec: CorpusConfig) -> Any:
+    """The streaming ``datasets.IterableDataset`` of a Hub corpus (resumable through its ``state_dict``)."""
     import datasets
 
     try:
-        stream = datasets.load_dataset(spec.source, spec.name, split=spec.split, streaming=True)
+        return datasets.load_dataset(spec.source, spec.name, split=spec.split, streaming=True)
+    except (ConnectionError, OSError, ValueError, datasets.exceptions.DatasetNotFoundError) as exc:
+        raise _hub_error(spec, exc) from exc
+
+
+def _iter_hub(spec: CorpusConfig) -> Iterator[dict[str, Any]]:
+    import datasets
+
+    stream = hub_stream(spec)
+    try:
         yield from stream
     except (ConnectionError, OSError, datasets.exceptions.DatasetNotFoundError) as exc:
-        offline = os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1"
-        hint = (
-            "This machine is offline (HF_HUB_OFFLINE=1)"
-            if offline
-            else "Check the dataset id, your network and that you are logged in for gated sets"
-        )
-        raise CorpusError(
-            f"Cannot stream Hub dataset {spec.source!r} (split {spec.split!r}): {type(exc).__name__}. {hint}; "
-            "or use a local path ('data/*.parquet') or corpus='demo'."
-        ) from exc
+        raise _hub_error(spec, exc) from exc
 
 
 def iter_records(spec: CorpusConfig) -> Iterator[dict[str, Any]]:
@@ -252,61 +382,108 @@ def _text_and_id(record: dict[str, Any], spec: CorpusConfig, position: int) -> t
     return record[spec.text_column], str(default_id) if default_id is not None else f"{position:09d}"
 
 
+class DocumentFilter:
+    """The acceptance rules of a corpus (column, type, length, duplicates, unique ids, budgets), with state.
+
+    :func:`iter_documents` and the document store share it; the store restores the state when it resumes.
+    """
+
+    def __init__(self, spec: CorpusConfig, report: RunReport | None = None) -> None:
+        self.spec = spec
+        self.report = report
+        self.seen: set[bytes] = set()
+        self.ids: set[str] = set()
+        self.accepted = 0
+        self.bytes = 0
+        self.meta_columns: list[str] | None = None
+
+    @property
+    def full(self) -> bool:
+        """Whether a budget (max_documents) is reached: no further document will be accepted."""
+        return self.spec.max_documents is not None and self.accepted >= self.spec.max_documents
+
+    def _skip(self, reason: str) -> None:
+        if self.report is not None:
+            self.report.skip("document", reason)
+
+    def accept(self, position: int, record: dict[str, Any]) -> Document | bool | None:
+        """The document of ``record``, ``None`` when it is skipped, ``False`` when the byte budget is spent."""
+        spec = self.spec
+        text, doc_id = _text_and_id(record, spec, position)
+        if not isinstance(text, str):
+            self._skip("text is not a string")
+            return None
+        if len(text.strip()) < spec.min_chars:
+            self._skip(f"shorter than min_chars={spec.min_chars}")
+            return None
+        digest = hashlib.sha1(text.encode("utf-8")).digest()
+        if spec.dedup and digest in self.seen:
+            self._skip("exact duplicate text")
+            return None
+        size = len(text.encode("utf-8"))
+        if spec.max_bytes is not None and self.bytes + size > spec.max_bytes:
+            return False
+        if doc_id in self.ids:
+            raise CorpusError(
+                f"Document id {doc_id!r} appears twice in {spec.source!r}; choose a unique id_column or unset it."
+            )
+        if spec.dedup:
+            self.seen.add(digest)
+        self.ids.add(doc_id)
+        if self.meta_columns is None:
+            # The column the id came from is the Document's id, not metadata.
+            id_key = spec.id_column or ("id" if spec.kind in (DEMO, "files") and "id" in record else None)
+            self.meta_columns = [
+                k for k in record if k not in (spec.text_column, id_key) and _is_scalar(record[k])
+            ]
+        self.accepted += 1
+        self.bytes += size
+        return Document(id=doc_id, text=text, meta={k: record[k] for k in self.meta_columns if k in record})
+
+    def finish(self) -> None:
+        """Raise when nothing was accepted; count the accepted documents in the report."""
+        spec = self.spec
+        if self.accepted == 0:
+            raise CorpusError(
+                f"Corpus {spec.source!r} yielded no documents (min_chars={spec.min_chars}, split={spec.split!r}"
+                + (f", max_bytes={spec.max_bytes}" if spec.max_bytes else "")
+                + "). Check the split and text column, or lower min_chars."
+            )
+        if self.report is not None:
+            self.report.count("documents", self.accepted)
+
+
 def iter_documents(spec: CorpusConfig, report: RunReport | None = None) -> Iterator[Document]:
     """Stream the accepted documents of ``spec`` in source order.
 
     Skipped documents (too short, duplicate, not text) are counted in ``report`` under kind ``document``.
     Raises :class:`CorpusError` for a missing column, an unreadable source, or a corpus with no documents.
     """
-    seen: set[bytes] = set()
-    accepted = 0
-    ids: set[str] = set()
-    meta_columns: list[str] | None = None
+    rules = DocumentFilter(spec, report)
     for position, record in enumerate(iter_records(spec)):
-        text, doc_id = _text_and_id(record, spec, position)
-        if not isinstance(text, str):
-            if report is not None:
-                report.skip("document", "text is not a string")
-            continue
-        if len(text.strip()) < spec.min_chars:
-            if report is not None:
-                report.skip("document", f"shorter than min_chars={spec.min_chars}")
-            continue
-        if spec.dedup:
-            digest = hashlib.sha1(text.encode("utf-8")).digest()
-            if digest in seen:
-                if report is not None:
-                    report.skip("document", "exact duplicate text")
-                continue
-            seen.add(digest)
-        if doc_id in ids:
-            raise CorpusError(
-                f"Document id {doc_id!r} appears twice in {spec.source!r}; choose a unique id_column or unset it."
-            )
-        ids.add(doc_id)
-        if meta_columns is None:
-            # The column the id came from is the Document's id, not metadata.
-            id_key = spec.id_column or ("id" if spec.kind in (DEMO, "files") and "id" in record else None)
-            meta_columns = [
-                k for k in record if k not in (spec.text_column, id_key) and _is_scalar(record[k])
-            ]
-        yield Document(id=doc_id, text=text, meta={k: record[k] for k in meta_columns if k in record})
-        accepted += 1
-        if spec.max_documents is not None and accepted >= spec.max_documents:
+        doc = rules.accept(position, record)
+        if doc is False:
             break
-    if accepted == 0:
-        raise CorpusError(
-            f"Corpus {spec.source!r} yielded no documents (min_chars={spec.min_chars}, split={spec.split!r}). "
-            "Check the split and text column, or lower min_chars."
-        )
-    if report is not None:
-        report.count("documents", accepted)
+        if isinstance(doc, Document):
+            yield doc
+            if rules.full:
+                break
+    rules.finish()
 
 
 def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
+def open_store(
+    spec: CorpusConfig, *, cache_dir: str | os.PathLike[str] | None = None, show_progress: bool = True
+) -> DocumentStore:
+    """The memory-mapped document store of ``spec`` (read from the source once, then reused)."""
+    from .docstore import open_store as _open
+
+    return _open(spec, cache_dir=cache_dir, show_progress=show_progress)
+
+
 def load_documents(spec: CorpusConfig, report: RunReport | None = None) -> list[Document]:
-    """All accepted documents of ``spec`` in memory (indexing needs the whole corpus anyway)."""
+    """All accepted documents of ``spec`` in a list (small corpora and tests; strategies use :func:`open_store`)."""
     return list(iter_documents(spec, report))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -38,6 +39,36 @@ class _RateColumn(ProgressColumn):
         return Text(f"{speed:,.1f} {self.unit}/s", style="progress.data.speed")
 
 
+ProgressListener = Callable[[str, int, int | None], None]
+"""Called with ``(description, completed, total)`` when a bar starts and after every step."""
+
+_listeners: list[ProgressListener] = []
+_listeners_lock = threading.Lock()
+
+
+@contextmanager
+def listen(listener: ProgressListener) -> Iterator[None]:
+    """Report the steps of every progress bar to ``listener`` while the block runs (e.g. a web page's bar).
+
+    Listeners hear every bar of the process, also with ``LITELONG_HF_NO_PROGRESS=1``; a listener must be
+    quick and must not raise.
+    """
+    with _listeners_lock:
+        _listeners.append(listener)
+    try:
+        yield
+    finally:
+        with _listeners_lock:
+            _listeners.remove(listener)
+
+
+def _notify(description: str, completed: int, total: int | None) -> None:
+    with _listeners_lock:
+        listeners = list(_listeners)
+    for listener in listeners:
+        listener(description, completed, total)
+
+
 def progress_enabled(requested: bool = True) -> bool:
     return requested and os.environ.get("LITELONG_HF_NO_PROGRESS") != "1"
 
@@ -48,12 +79,21 @@ def progress_bar(
 ) -> Iterator[Callable[[int], None]]:
     """A bar showing count, rate and ETA; yields ``advance(n)``.
 
-    With ``total=None`` it shows a spinner, the count and the rate.
+    With ``total=None`` it shows a spinner, the count and the rate. Listeners (:func:`listen`) hear every
+    step, shown or not.
     """
+    completed = 0
+
+    def tell(n: int) -> None:
+        nonlocal completed
+        completed += n
+        _notify(description, completed, total)
+
+    _notify(description, 0, total)
     if not progress_enabled(enabled):
 
         def ignore(n: int = 1) -> None:
-            return None
+            tell(n)
 
         yield ignore
         return
@@ -71,5 +111,6 @@ def progress_bar(
 
         def advance(n: int = 1) -> None:
             progress.advance(task, n)
+            tell(n)
 
         yield advance

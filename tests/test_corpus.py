@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -11,8 +13,11 @@ from litelong_hf.corpus import (
     CorpusConfig,
     CorpusError,
     Document,
+    corpus_fingerprint,
+    hub_revision,
     iter_documents,
     load_documents,
+    open_store,
     source_kind,
 )
 from litelong_hf.report import RunReport
@@ -147,3 +152,279 @@ def test_bad_config_values() -> None:
 def test_iter_documents_is_lazy() -> None:
     it = iter_documents(CorpusConfig())
     assert next(it).id == "news-00001"
+
+
+# ------------------------------------------------------------------------------------------ document store
+
+
+def test_store_holds_the_accepted_documents_by_position(
+    demo_documents: list[Document], tmp_path: Path
+) -> None:
+    store = open_store(CorpusConfig(), cache_dir=tmp_path)
+    assert len(store) == len(demo_documents) == 3775
+    for i in (0, 1, 1023, 1024, 3774):
+        doc = demo_documents[i]
+        assert (store.doc_id(i), store.text(i), store.meta(i)) == (doc.id, doc.text, doc.meta)
+        assert store[doc.id] == doc and store.position(doc.id) == i
+    assert store.texts([5, 2, 5]) == [demo_documents[5].text, demo_documents[2].text, demo_documents[5].text]
+    assert list(store.documents(3000, 3003)) == demo_documents[3000:3003]
+    batches = list(store.batches(1000))
+    assert [len(ids) for ids, _ in batches] == [1000, 1000, 1000, 775]
+    assert [i for ids, _ in batches for i in ids] == store.ids == [d.id for d in demo_documents]
+    report = store.report()
+    assert report.stats["documents"] == 3775 and report.skipped["document"]["exact duplicate text"] == 3
+    # Memory-mapped Arrow parts under the corpus-store folder of its fingerprint.
+    assert store.path == tmp_path / "corpora" / CorpusConfig().fingerprint()
+    assert sorted(p.name for p in store.path.glob("part-*.arrow")) == ["part-00000.arrow"]
+    with pytest.raises(IndexError):
+        store.text(3775)
+
+
+def _jsonl_corpus(path: Path, n: int) -> Path:
+    path.write_text(
+        "".join(json.dumps({"text": f"document {i} about topic {i % 7} " * 3}) + "\n" for i in range(n))
+    )
+    return path
+
+
+def test_store_read_is_resumed_after_an_interruption(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import litelong_hf.docstore as docstore
+
+    source = _jsonl_corpus(tmp_path / "c.jsonl", 250)
+    spec = CorpusConfig(source=str(source))
+    monkeypatch.setattr(docstore, "PART_DOCS", 40)
+    real = docstore.DocumentFilter.accept
+    calls = {"n": 0}
+
+    def flaky(self: Any, position: int, record: dict[str, Any]) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 130:
+            raise KeyboardInterrupt
+        return real(self, position, record)
+
+    monkeypatch.setattr(docstore.DocumentFilter, "accept", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        open_store(spec, cache_dir=tmp_path / "cache")
+    folder = docstore.store_path(spec, tmp_path / "cache")
+    progress = json.loads((folder / "progress.json").read_text())
+    assert progress["parts"] == 4 and progress["records"] == 129  # 3 full parts + what was read when stopped
+    monkeypatch.setattr(docstore.DocumentFilter, "accept", real)
+    seen: list[int] = []
+
+    def counting(self: Any, position: int, record: dict[str, Any]) -> Any:
+        seen.append(position)
+        return real(self, position, record)
+
+    monkeypatch.setattr(docstore.DocumentFilter, "accept", counting)
+    store = open_store(spec, cache_dir=tmp_path / "cache")
+    assert seen[0] == 129 and len(seen) == 250 - 129  # only the rest was read again
+    assert store.ids == [d.id for d in load_documents(spec)]
+    assert not (folder / "progress.json").exists()
+
+
+def test_byte_budget_bounds_the_read(tmp_path: Path) -> None:
+    docs = load_documents(CorpusConfig(max_documents=50))
+    budget = sum(len(d.text.encode()) for d in docs[:20]) + 1
+    store = open_store(CorpusConfig(max_bytes=budget), cache_dir=tmp_path)
+    assert store.ids == [d.id for d in docs[:20]]
+    assert store.n_bytes < budget
+    with pytest.raises(CorpusError, match="max_bytes"):
+        CorpusConfig(max_bytes=0)
+    with pytest.raises(CorpusError, match="yielded no documents"):
+        open_store(CorpusConfig(max_bytes=5), cache_dir=tmp_path)
+
+
+def test_local_fingerprint_follows_size_mtime_and_content(tmp_path: Path) -> None:
+    source = _jsonl_corpus(tmp_path / "c.jsonl", 30)
+    spec = CorpusConfig(source=str(source))
+    first = corpus_fingerprint(spec)
+    assert corpus_fingerprint(CorpusConfig(source=str(source))) == first  # untouched: same
+    stat = os.stat(source)
+    data = source.read_bytes()
+    source.write_bytes(data.replace(b"document 7 ", b"document X "))  # same size ...
+    os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # ... and same modification time
+    assert os.stat(source).st_size == stat.st_size
+    assert corpus_fingerprint(spec) != first  # the content sample tells
+    source.write_bytes(data)
+    os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert corpus_fingerprint(spec) == first  # back to the same bytes and time: same again
+    os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert corpus_fingerprint(spec) != first  # touched
+    # A new snapshot is a new store: the edited corpus is read again.
+    store = open_store(spec, cache_dir=tmp_path / "cache")
+    source.write_text(source.read_text() + json.dumps({"text": "one more document at the end"}) + "\n")
+    again = open_store(CorpusConfig(source=str(source)), cache_dir=tmp_path / "cache")
+    assert len(again) == len(store) + 1 and again.path != store.path
+
+
+def test_hub_fingerprint_is_the_resolved_revision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from huggingface_hub import HfApi
+
+    from litelong_hf.testing.hub_server import serve_hub
+
+    with serve_hub(tmp_path / "hub", token="hf_test_token") as url:
+        api = HfApi(endpoint=url, token="hf_test_token")
+        api.create_repo("tester/news", repo_type="dataset")
+        lines = [json.dumps({"text": f"hub document number {i} with some words"}) for i in range(5)]
+        api.upload_file(
+            path_or_fileobj="\n".join(lines).encode(),
+            path_in_repo="data/train-0.jsonl",
+            repo_id="tester/news",
+            repo_type="dataset",
+        )
+        monkeypatch.setenv("HF_ENDPOINT", url)
+        monkeypatch.setattr("litelong_hf.corpus._FINGERPRINTS", {})
+        spec = CorpusConfig(source="tester/news")
+        first = corpus_fingerprint(spec)
+        assert hub_revision("tester/news") == api.dataset_info("tester/news").sha
+        monkeypatch.setattr("litelong_hf.corpus._FINGERPRINTS", {})
+        assert corpus_fingerprint(spec) == first  # nothing committed: same
+        api.upload_file(
+            path_or_fileobj=b"notes",
+            path_in_repo="NOTES.md",
+            repo_id="tester/news",
+            repo_type="dataset",
+        )
+        monkeypatch.setattr("litelong_hf.corpus._FINGERPRINTS", {})
+        assert corpus_fingerprint(spec) != first  # a new commit: a new revision
+        with pytest.raises(CorpusError, match="does not exist"):
+            hub_revision("tester/missing")
+
+
+_HUB_STREAM = """
+import json, sys
+from litelong_hf.corpus import CorpusConfig
+from litelong_hf.docstore import open_store
+store = open_store(CorpusConfig(source="tester/news", max_documents=int(sys.argv[2])), cache_dir=sys.argv[1])
+print(json.dumps({"n": len(store), "first": store.text(0), "ids": store.ids[:3]}))
+"""
+
+
+@pytest.mark.integration
+def test_hub_corpus_is_streamed_into_the_store(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from huggingface_hub import HfApi
+
+    from litelong_hf.testing.hub_server import serve_hub
+
+    with serve_hub(tmp_path / "hub", token="hf_test_token") as url:
+        api = HfApi(endpoint=url, token="hf_test_token")
+        api.create_repo("tester/news", repo_type="dataset")
+        texts = [f"hub document number {i} with some words" for i in range(40)]
+        api.upload_file(  # JSONL: a regular (non-LFS) file, so no Xet upload from this process
+            path_or_fileobj="".join(json.dumps({"text": t}) + "\n" for t in texts).encode(),
+            path_in_repo="data/train-00000-of-00001.jsonl",
+            repo_id="tester/news",
+            repo_type="dataset",
+        )
+        env = dict(os.environ, HF_ENDPOINT=url, HF_TOKEN="hf_test_token", HF_HUB_DISABLE_XET="1")
+        env["HF_HOME"] = str(tmp_path / "hf-home")
+        out = subprocess.run(
+            [sys.executable, "-c", _HUB_STREAM, str(tmp_path / "cache"), "25"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        assert out.returncode == 0, out.stderr[-3000:]
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        assert result == {"n": 25, "first": texts[0], "ids": ["000000000", "000000001", "000000002"]}
+        stores = [p for p in (tmp_path / "cache" / "corpora").iterdir() if p.is_dir()]
+        assert len(stores) == 1 and (stores[0] / "store.json").is_file()
+
+
+# ------------------------------------------------------------------------------------------ CLI bad input
+
+
+_BAD_CASES = (
+    "missing path",
+    "missing text column",
+    "empty corpus",
+    "broken jsonl",
+    "broken parquet",
+    "bad max documents",
+    "unwritable cache dir",
+)
+
+
+def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
+    (tmp_path / "bad.jsonl").write_text("{not json\n")
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 definitely not parquet")
+    (tmp_path / "tiny.jsonl").write_text(json.dumps({"text": "tiny"}) + "\n")
+    pq.write_table(
+        pa.table({"body": ["some long enough document text here"], "url": ["u"]}), tmp_path / "c.parquet"
+    )
+    (tmp_path / "a-file").write_text("not a folder")
+    return {
+        "missing path": (["--corpus", str(tmp_path / "missing.parquet")], "No files match"),
+        "missing text column": (
+            ["--corpus", str(tmp_path / "c.parquet")],
+            r"no column 'text'.*\['body', 'url'\]",
+        ),
+        "empty corpus": (["--corpus", str(tmp_path / "tiny.jsonl")], "yielded no documents"),
+        "broken jsonl": (["--corpus", str(tmp_path / "bad.jsonl")], "Cannot read json"),
+        "broken parquet": (["--corpus", str(tmp_path / "bad.parquet")], "Cannot read parquet"),
+        "bad max documents": (["--max-documents", "0"], "max_documents must be positive"),
+        "unwritable cache dir": (
+            ["--max-documents", "5", "--cache-dir", str(tmp_path / "a-file" / "cache")],
+            "Cannot write .*--cache-dir",
+        ),
+    }
+
+
+def _run(args: list[str]) -> Any:
+    import typer
+    from typer.testing import CliRunner
+
+    from litelong_hf.cli.corpus import register
+
+    app = typer.Typer()
+    register(app)
+    return CliRunner().invoke(app, ["corpus", *args])
+
+
+@pytest.mark.parametrize("case", _BAD_CASES)
+def test_corpus_stats_bad_input_is_one_clear_message(case: str, tmp_path: Path) -> None:
+    import re
+
+    args, message = _bad_inputs(tmp_path)[case]
+    result = _run(["stats", *args])
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)  # a clean exit, not an uncaught exception
+    assert re.search(message, " ".join(result.output.split()), re.S), result.output
+    assert "Traceback" not in result.output and len(result.output.splitlines()) <= 6
+
+
+def test_corpus_stats_unknown_tokenizer_and_success(tmp_path: Path) -> None:
+    result = _run(["stats", "--max-documents", "5", "--tokenizer", "no-such/tokenizer-xyz"])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    assert "error:" in result.output and "Traceback" not in result.output
+    ok = _run(["stats", "--max-documents", "30", "--cache-dir", str(tmp_path)])
+    assert ok.exit_code == 0, ok.output
+    assert "documents" in ok.output and "30" in ok.output
+
+
+@pytest.mark.integration
+def test_corpus_stats_process_prints_no_traceback(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from litelong_hf.cli import main; main()",
+            "corpus",
+            "stats",
+            "--corpus",
+            str(tmp_path / "nope.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, LITELONG_HF_NO_PROGRESS="1"),
+    )
+    assert out.returncode == 2
+    assert "No files match" in out.stderr and "Traceback" not in out.stderr + out.stdout

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from litelong_hf.corpus import Document
@@ -113,6 +114,113 @@ print(len(index), index.search(["election"], k=1)[0][0].doc_id)
 """
 
 
+@pytest.fixture(scope="module")
+def demo_slice(demo_documents: list[Document]) -> list[Document]:
+    return demo_documents[:900]
+
+
+def _queries(docs: list[Document]) -> list[str]:
+    return [d.meta["title"] for d in docs[::37]] + ["election president", "police shooting", "climate"]
+
+
+def test_sharded_index_ranks_exactly_like_a_single_index(demo_slice: list[Document], tmp_path: Path) -> None:
+    ids, texts = [d.id for d in demo_slice], [d.text for d in demo_slice]
+    single = BM25Index.build(ids, texts, show_progress=False)
+    batches = [(ids[i : i + 100], texts[i : i + 100]) for i in range(0, len(ids), 100)]
+    sharded = BM25Index.build_from_batches(
+        batches, path=tmp_path / "sharded", shard_docs=128, show_progress=False
+    )
+    assert len(single.shards) == 1 and len(sharded.shards) == 8  # 900 documents, 128 per shard
+    assert isinstance(sharded.shards[0].data.base, np.memmap)  # saved, then memory-mapped
+    queries = _queries(demo_slice)
+    assert sharded.search(queries, k=25) == single.search(queries, k=25)  # identical ids and scores
+    probe = [[demo_slice[i].id for i in (0, 450, 899)]] * len(queries)
+    assert sharded.score(queries, probe) == single.score(queries, probe)
+
+
+def test_scores_equal_plain_bm25s(demo_slice: list[Document]) -> None:
+    import bm25s
+
+    ids, texts = [d.id for d in demo_slice], [d.text for d in demo_slice]
+    ours = BM25Index.build(ids, texts, shard_docs=200, show_progress=False)
+    # The same terms, indexed by bm25s itself in one go.
+    tokenizer = ours.term_tokenizer
+    term_ids = tokenizer.tokenize(texts, update_vocab="never", return_as="ids", show_progress=False)
+    plain = bm25s.BM25()
+    plain.index((term_ids, tokenizer.get_vocab_dict()), show_progress=False)
+    queries = _queries(demo_slice)
+    for query, hits in zip(ours.query_terms(queries), ours.search(queries, k=10), strict=True):
+        full = plain.get_scores(query)
+        assert hits, query
+        assert [h.score for h in hits] == pytest.approx(
+            [float(full[ours.position(h.doc_id)]) for h in hits], rel=1e-5
+        )
+        assert hits[0].score == pytest.approx(float(full.max()), rel=1e-5)
+
+
+def test_each_shard_is_a_bm25s_index_loaded_with_mmap(demo_slice: list[Document], tmp_path: Path) -> None:
+    import bm25s
+
+    ids, texts = [d.id for d in demo_slice], [d.text for d in demo_slice]
+    BM25Index.build_from_batches([(ids, texts)], path=tmp_path / "idx", shard_docs=300, show_progress=False)
+    shards = sorted(p.name for p in (tmp_path / "idx").glob("shard-*"))
+    assert shards == ["shard-0000", "shard-0001", "shard-0002"]
+    part = bm25s.BM25.load(str(tmp_path / "idx" / "shard-0001"), mmap=True, load_vocab=False)
+    assert isinstance(part.scores["data"], np.memmap) and part.scores["num_docs"] == 300
+
+
+def test_ties_do_not_depend_on_batch_size_shards_or_backend() -> None:
+    # 40 identical documents tie on every query; k=7 must always give the first 7 in index order.
+    ids = [f"d{i:03d}" for i in range(60)]
+    texts = ["solar eclipse over the northern hills"] * 40 + [
+        f"unrelated story number {i}" for i in range(20)
+    ]
+    one = BM25Index.build(ids, texts, show_progress=False)
+    many = BM25Index.build(ids, texts, shard_docs=9, show_progress=False)
+    query = "eclipse hills"
+    expected = [f"d{i:03d}" for i in range(7)]
+    for index in (one, many):
+        for backend in ("numpy", "numba"):
+            alone = index.search([query], k=7, backend=backend)[0]
+            batch = index.search([query] * 300, k=7, backend=backend)  # 300: "auto" would pick numba here
+            assert [h.doc_id for h in alone] == expected
+            assert all(hits == alone for hits in batch)
+    assert one.search([query], k=7)[0] == many.search([query], k=7)[0]
+    # Excluding the first tied documents moves the window along, still in index order.
+    assert [h.doc_id for h in one.search([query], k=3, exclude={"d000", "d002"})[0]] == [
+        "d001",
+        "d003",
+        "d004",
+    ]
+
+
+def test_allow_mask_and_per_query_k(small_index: BM25Index) -> None:
+    (hits,) = small_index.search(["star"], k=5, allow={"astro", "cook"})
+    assert [h.doc_id for h in hits] == ["astro"]
+    both = small_index.search(["star", "star"], k=[1, 5])
+    assert [len(h) for h in both] == [1, 2]
+    with pytest.raises(IndexBuildError, match="one per query"):
+        small_index.search(["star"], k=[1, 2])
+
+
+def test_require_all_terms_searches_every_document_holding_all_terms(demo_documents: list[Document]) -> None:
+    ids, texts = [d.id for d in demo_documents], [d.text for d in demo_documents]
+    index = BM25Index.build(ids, texts, shard_docs=1000, show_progress=False)
+    query = "climate coal"
+    terms = set(index.query_terms([query])[0])
+    tokenized = index.term_tokenizer.tokenize(
+        texts, update_vocab="never", return_as="ids", show_progress=False
+    )
+    holders = {doc_id for doc_id, doc_terms in zip(ids, tokenized, strict=True) if terms <= set(doc_terms)}
+    assert 3 <= len(holders) < 200  # rare together, common apart: the case the old top-k filter missed
+    (loose,) = index.search([query], k=len(holders))
+    assert not holders <= {h.doc_id for h in loose}  # plain BM25's top hits are not all AND-matches
+    (strict,) = index.search([query], k=len(holders) + 50, require_all_terms=True)
+    assert {h.doc_id for h in strict} == holders
+    (top3,) = index.search([query], k=3, require_all_terms=True)
+    assert top3 == strict[:3]
+
+
 def test_workers_starting_together_build_the_index_once(tmp_path: Path) -> None:
     import subprocess
     import sys
@@ -130,3 +238,59 @@ def test_workers_starting_together_build_the_index_once(tmp_path: Path) -> None:
     assert [p.returncode for p in procs] == [0, 0, 0]
     assert len(set(outputs)) == 1 and outputs[0].startswith("1500 ")
     assert log.read_text().splitlines() == ["built"]
+
+
+# ------------------------------------------------------------------------------------------ CLI
+
+
+def _invoke(args: list[str]) -> object:
+    import typer
+    from typer.testing import CliRunner
+
+    from litelong_hf.cli.index import register
+
+    app = typer.Typer()
+    register(app)
+    return CliRunner().invoke(app, ["index", "build", *args])
+
+
+def test_index_build_cli_builds_searches_and_reuses(tmp_path: Path) -> None:
+    from typer.testing import Result
+
+    args = ["--max-documents", "400", "--cache-dir", str(tmp_path), "--shard-docs", "150", "-q", "police"]
+    first = _invoke(args)
+    assert isinstance(first, Result) and first.exit_code == 0, first.output
+    assert "index of 400 documents in 3 shard(s)" in " ".join(first.output.split())
+    assert "news-" in first.output
+    second = _invoke(args)
+    assert isinstance(second, Result) and second.exit_code == 0
+    assert [line for line in second.output.splitlines() if "news-" in line] == [
+        line for line in first.output.splitlines() if "news-" in line
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--corpus", "/nonexistent/x.parquet"], "No files match"),
+        (["--max-documents", "5", "--stemmer", "klingon"], "Unknown stemmer language"),
+        (["--max-documents", "5", "--k", "0", "-q", "x"], "--k must be positive"),
+        (["--max-documents", "5", "--shard-docs", "0"], "shard_docs must be positive"),
+    ],
+)
+def test_index_build_bad_input_is_one_clear_message(args: list[str], message: str, tmp_path: Path) -> None:
+    from typer.testing import Result
+
+    result = _invoke([*args, "--cache-dir", str(tmp_path)])
+    assert isinstance(result, Result)
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    assert message in " ".join(result.output.split()) and "Traceback" not in result.output
+
+
+def test_index_build_unwritable_cache_dir(tmp_path: Path) -> None:
+    from typer.testing import Result
+
+    (tmp_path / "a-file").write_text("x")
+    result = _invoke(["--max-documents", "5", "--cache-dir", str(tmp_path / "a-file" / "c")])
+    assert isinstance(result, Result) and result.exit_code == 2, result.output
+    assert "Cannot write" in result.output and "--cache-dir" in result.output

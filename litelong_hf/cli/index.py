@@ -6,9 +6,10 @@ import time
 
 import typer
 
-from ..corpus import CorpusConfig, CorpusError, load_documents
-from ..index import IndexBuildError, IndexConfig, get_or_build_index, index_dir
+from ..corpus import CorpusError, open_store
+from ..index import DEFAULT_SHARD_DOCS, IndexBuildError, IndexConfig, get_or_build_index, index_path
 from ..progress import console
+from .corpus import corpus_spec, fail
 
 index_app = typer.Typer(help="Build and inspect BM25 indexes.", no_args_is_help=True)
 
@@ -22,45 +23,53 @@ def build(
     id_column: str | None = typer.Option(None, help="Column with a stable document id."),
     min_chars: int = typer.Option(20, help="Skip documents shorter than this."),
     max_documents: int | None = typer.Option(None, help="Read at most this many documents."),
+    max_bytes: int | None = typer.Option(None, help="Read at most this many bytes of text."),
     stemmer: str | None = typer.Option("english", help="Snowball stemmer language ('none' to disable)."),
     stopwords: str | None = typer.Option("en", help="Stopword list ('none' to disable)."),
+    shard_docs: int = typer.Option(
+        DEFAULT_SHARD_DOCS, help="Documents per index shard (bounds build memory)."
+    ),
     cache_dir: str | None = typer.Option(None, help="Cache root (default ~/.cache/litelong_hf)."),
     query: list[str] = typer.Option([], "--query", "-q", help="Search the index for this text afterwards."),
     k: int = typer.Option(5, help="Hits to show per --query."),
+    require_all_terms: bool = typer.Option(False, help="Only documents holding every query term."),
 ) -> None:
     """Build (or reuse) the document index of a corpus; a second build of the same snapshot is instant."""
-    spec = CorpusConfig(
-        source=corpus,
-        name=corpus_name,
-        split=split,
-        text_column=text_column,
-        id_column=id_column,
-        min_chars=min_chars,
-        max_documents=max_documents,
+    spec = corpus_spec(
+        corpus, corpus_name, split, text_column, id_column, min_chars, max_documents, max_bytes
     )
-    config = IndexConfig(
-        stemmer=None if stemmer in (None, "none") else stemmer,
-        stopwords=None if stopwords in (None, "none") else stopwords,
-    )
-
-    def items() -> tuple[list[str], list[str]]:
-        docs = load_documents(spec)
-        return [d.id for d in docs], [d.text for d in docs]
-
-    key = f"docs-{spec.fingerprint()}"
-    start = time.perf_counter()
+    if k <= 0:
+        raise fail(f"--k must be positive, got {k}.")
     try:
-        index = get_or_build_index(key, items, config, cache_dir=cache_dir)
+        config = IndexConfig(
+            stemmer=None if stemmer in (None, "none") else stemmer,
+            stopwords=None if stopwords in (None, "none") else stopwords,
+        )
+        start = time.perf_counter()
+        store = open_store(spec, cache_dir=cache_dir)
+        key = f"docs-{spec.fingerprint()}"
+        index = get_or_build_index(
+            key,
+            batches=store.batches,
+            config=config,
+            total=len(store),
+            cache_dir=cache_dir,
+            shard_docs=shard_docs,
+        )
+        results = index.search(query, k=k, require_all_terms=require_all_terms) if query else []
     except (CorpusError, IndexBuildError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        raise fail(str(exc)) from None
     elapsed = time.perf_counter() - start
-    path = index_dir(f"{key}-{config.fingerprint()}", cache_dir)
-    console.print(f"index of {len(index):,} documents at {path} ({elapsed:.1f} s)")
-    for text, hits in zip(query, index.search(query, k=k) if query else [], strict=True):
+    path = index_path(key, config, cache_dir)
+    console.print(
+        f"index of {len(index):,} documents in {len(index.shards)} shard(s) at {path} ({elapsed:.1f} s)"
+    )
+    for text, hits in zip(query, results, strict=True):
         console.print(f"[bold]{text}[/bold]")
         for hit in hits:
             console.print(f"  {hit.score:7.3f}  {hit.doc_id}")
+        if not hits:
+            console.print("  (no document matches)")
 
 
 def register(app: typer.Typer) -> None:

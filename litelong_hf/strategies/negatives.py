@@ -1,5 +1,7 @@
 """NExtLong negative mining: a pool of corpus chunks, a retriever over it, and the row plan of a meta-document.
 
+(Over 400 lines on purpose: the pool (in memory or on disk), its retriever and the miner share one data model.)
+
 * :class:`ChunkPool` holds every chunk of a set of documents (text, owner, token count, content class).
   Chunk ids are ``"{doc_id}#c{index:04d}"`` with ``index`` the chunk's position in
   :func:`~litelong_hf.strategies.chunking.chunk_text` of its document, so :func:`chunk_doc_id` recovers
@@ -21,10 +23,12 @@ Example (mining only among some documents, as ``litelong-nextlong`` does)::
 from __future__ import annotations
 
 import hashlib
+import json
 import math
-from collections.abc import Collection, Iterable, Sequence, Sized
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, overload
 
 import numpy as np
 
@@ -34,6 +38,9 @@ from ..packing import Piece
 from ..progress import progress_bar
 from ..tokens import TokenCounter
 from .chunking import chunk_text
+
+if TYPE_CHECKING:
+    from ..docstore import DocumentStore
 
 CHUNK_MARK = "#c"
 
@@ -71,21 +78,21 @@ class ChunkPool:
     Chunk texts are stripped of surrounding whitespace (they become pieces of rows as they are here).
     """
 
-    chunk_ids: list[str]
-    texts: list[str]
-    owners: list[str]
+    chunk_ids: Sequence[str]
+    texts: Sequence[str]
+    owners: Sequence[str]
     """Document id of each chunk."""
     n_tokens: np.ndarray
     """Token count of each chunk text (int64), as the packer will count it."""
     content: np.ndarray
     """Content class of each chunk (int64): equal for chunks with identical text."""
-    doc_order: list[str]
+    doc_order: Sequence[str]
     """Document ids in pool order (documents with no non-blank chunk included)."""
-    spans: dict[str, tuple[int, int]]
+    spans: Mapping[str, tuple[int, int]]
     """Document id -> ``[start, stop)`` of its chunks in the pool."""
-    labels: dict[str, str]
+    labels: Mapping[str, str]
     """Document id -> label (e.g. the outlet), for the documents that have one."""
-    positions: dict[str, int] = field(default_factory=dict, repr=False)
+    positions: Mapping[str, int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not self.positions:
@@ -157,6 +164,36 @@ class ChunkPool:
             labels=labels,
         )
 
+    @classmethod
+    def cached(
+        cls,
+        store: DocumentStore,
+        counter: TokenCounter,
+        folder: Path,
+        *,
+        chunk_chars: int = 2048,
+        split_long_lines: str = "sentences",
+        label_field: str | None = "source",
+        show_progress: bool = False,
+    ) -> ChunkPool:
+        """The pool of every document of ``store``, on disk under ``folder`` and memory-mapped.
+
+        Built once (chunk texts as an Arrow column, token counts, content classes, owners and spans as
+        ``.npy`` files), then opened by every process without holding chunk texts or ids in Python: the
+        memory of a worker no longer grows with the corpus.
+        """
+        from filelock import FileLock
+
+        done = folder / "pool.json"
+        if not done.is_file():
+            folder.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(folder) + ".lock"):
+                if not done.is_file():
+                    _write_pool(
+                        store, counter, folder, chunk_chars, split_long_lines, label_field, show_progress
+                    )
+        return _open_pool(store, folder)
+
     def restrict(self, doc_ids: Iterable[str]) -> ChunkPool:
         """The pool of only ``doc_ids`` (kept in this pool's order); unknown ids raise."""
         wanted = set(doc_ids)
@@ -185,6 +222,13 @@ class ChunkPool:
             labels={d: self.labels[d] for d in keep if d in self.labels},
         )
 
+    def release(self) -> None:
+        """Let go of the memory-mapped chunk texts this process touched (an on-disk pool; else nothing)."""
+        for owner in (self.texts, getattr(self.chunk_ids, "store", None)):
+            release = getattr(owner, "release", None)
+            if callable(release):
+                release()
+
     def chunk_range(self, doc_id: str) -> range:
         """Pool positions of the chunks of ``doc_id``."""
         return range(*self.spans[doc_id])
@@ -200,6 +244,212 @@ class ChunkPool:
 
     def label_of_chunk(self, position: int) -> str | None:
         return self.labels.get(self.owners[position])
+
+
+# ---------------------------------------------------------------------------------------- the pool on disk
+
+
+def _write_pool(
+    store: DocumentStore,
+    counter: TokenCounter,
+    folder: Path,
+    chunk_chars: int,
+    split_long_lines: str,
+    label_field: str | None,
+    show_progress: bool,
+) -> None:
+    import pyarrow as pa
+
+    from .. import layout
+
+    owners: list[int] = []
+    indexes: list[int] = []
+    counts: list[int] = []
+    content: list[int] = []
+    classes: dict[bytes, int] = {}
+    starts = np.zeros(len(store), dtype=np.int64)
+    stops = np.zeros(len(store), dtype=np.int64)
+    label_codes = np.full(len(store), -1, dtype=np.int32)
+    label_names: dict[str, int] = {}
+    schema = pa.schema([("value", pa.large_string())])
+    batch: list[str] = []
+
+    def flush(writer: Any) -> None:
+        if batch:
+            counts.extend(counter.count_batch(batch))
+            writer.write_batch(pa.record_batch([pa.array(batch, pa.large_string())], schema=schema))
+            batch.clear()
+
+    with (
+        progress_bar("Chunking for NExtLong", len(store), unit="docs", enabled=show_progress) as advance,
+        layout.atomic_path(folder / "texts.arrow") as tmp,
+        pa.OSFile(tmp, "wb") as sink,
+        pa.ipc.new_file(sink, schema) as writer,
+    ):
+        for position, doc in enumerate(store.documents()):
+            starts[position] = len(owners)
+            for index, chunk in enumerate(chunk_text(doc.text, chunk_chars, split_long_lines)):
+                text = chunk.text.strip()
+                if not text:
+                    continue
+                owners.append(position)
+                indexes.append(index)
+                digest = hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+                content.append(classes.setdefault(digest, len(classes)))
+                batch.append(text)
+                if len(batch) >= 4096:
+                    flush(writer)
+            stops[position] = len(owners)
+            label = doc.meta.get(label_field) if label_field else None
+            if label is not None and str(label) != "":
+                label_codes[position] = label_names.setdefault(str(label), len(label_names))
+            advance(1)
+        flush(writer)
+    arrays: dict[str, np.ndarray] = {
+        "owners": np.asarray(owners, dtype=np.int64),
+        "indexes": np.asarray(indexes, dtype=np.int64),
+        "n_tokens": np.asarray(counts, dtype=np.int64),
+        "content": np.asarray(content, dtype=np.int64),
+        "starts": starts,
+        "stops": stops,
+        "labels": label_codes,
+    }
+    for name, array in arrays.items():
+        with layout.atomic_path(folder / f"{name}.npy") as tmp, open(tmp, "wb") as handle:
+            np.save(handle, array)
+    layout.atomic_write_json(
+        folder / "pool.json", {"chunks": len(owners), "documents": len(store), "labels": list(label_names)}
+    )
+
+
+def _open_pool(store: DocumentStore, folder: Path) -> ChunkPool:
+    from ..idmap import StringColumn
+
+    def load(name: str) -> np.ndarray:
+        return np.load(folder / f"{name}.npy", mmap_mode="r").view(np.ndarray)
+
+    info = json.loads((folder / "pool.json").read_text(encoding="utf-8"))
+    owners, indexes = load("owners"), load("indexes")
+    starts, stops = load("starts"), load("stops")
+    ids = _ChunkIds(store, owners, indexes)
+    return ChunkPool(
+        chunk_ids=ids,
+        texts=StringColumn(folder / "texts.arrow"),
+        owners=_Owners(store, owners),
+        n_tokens=load("n_tokens"),
+        content=load("content"),
+        doc_order=store.ids,
+        spans=_Spans(store, starts, stops),
+        labels=_Labels(store, load("labels"), info["labels"]),
+        positions=_Positions(store, starts, stops, indexes, ids),
+    )
+
+
+class _ChunkIds(Sequence[str]):
+    def __init__(self, store: DocumentStore, owners: np.ndarray, indexes: np.ndarray) -> None:
+        self.store, self.owners, self.indexes = store, owners, indexes
+
+    def __len__(self) -> int:
+        return len(self.owners)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return chunk_id(self.store.doc_id(int(self.owners[i])), int(self.indexes[i]))
+
+    def __iter__(self) -> Iterator[str]:
+        return (self[i] for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class _Owners(Sequence[str]):
+    def __init__(self, store: DocumentStore, owners: np.ndarray) -> None:
+        self.store, self.owners = store, owners
+
+    def __len__(self) -> int:
+        return len(self.owners)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return self.store.doc_id(int(self.owners[i]))
+
+
+class _Spans(Mapping[str, tuple[int, int]]):
+    def __init__(self, store: DocumentStore, starts: np.ndarray, stops: np.ndarray) -> None:
+        self.store, self.starts, self.stops = store, starts, stops
+
+    def __getitem__(self, doc_id: str) -> tuple[int, int]:
+        p = self.store.position(doc_id)
+        return int(self.starts[p]), int(self.stops[p])
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self.store
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.store)
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+
+class _Labels(Mapping[str, str]):
+    def __init__(self, store: DocumentStore, codes: np.ndarray, names: list[str]) -> None:
+        self.store, self.codes, self.names = store, codes, names
+
+    def __getitem__(self, doc_id: str) -> str:
+        code = int(self.codes[self.store.position(doc_id)])
+        if code < 0:
+            raise KeyError(doc_id)
+        return self.names[code]
+
+    def __iter__(self) -> Iterator[str]:
+        return (d for d, c in zip(self.store, self.codes.tolist(), strict=True) if c >= 0)
+
+    def __len__(self) -> int:
+        return int(np.count_nonzero(self.codes >= 0))
+
+
+class _Positions(Mapping[str, int]):
+    def __init__(
+        self, store: DocumentStore, starts: np.ndarray, stops: np.ndarray, indexes: np.ndarray, ids: _ChunkIds
+    ) -> None:
+        self.store, self.starts, self.stops, self.indexes, self.ids = store, starts, stops, indexes, ids
+
+    def __getitem__(self, cid: str) -> int:
+        doc_id, mark, index = cid.rpartition(CHUNK_MARK)
+        if not mark or not index.isdigit():
+            raise KeyError(cid)
+        p = self.store.position(doc_id)
+        lo, hi = int(self.starts[p]), int(self.stops[p])
+        j = lo + int(np.searchsorted(self.indexes[lo:hi], int(index)))
+        if j >= hi or int(self.indexes[j]) != int(index):
+            raise KeyError(cid)
+        return j
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -231,10 +481,13 @@ class NegativeRetriever(Protocol):
 class BM25ChunkRetriever:
     """:class:`NegativeRetriever` over a :class:`~litelong_hf.index.BM25Index` of chunks.
 
+    Every search and score goes through :mod:`litelong_hf.index` (one BM25 implementation, deterministic
+    ties); this class only checks the mining arguments.
+
     Args:
         index: an index whose ids are chunk ids (built by :meth:`build` or :meth:`cached`).
-        backend: bm25s top-k backend, ``numpy`` (default: no JIT, the same answer for any batch size) or
-            ``numba`` (faster on large corpora after a ~5 s JIT per process).
+        backend: score accumulation, ``numpy`` or ``numba`` (faster on large pools after a ~2 s JIT per
+            process); both return the same hits.
     """
 
     def __init__(self, index: BM25Index, backend: str = "numpy") -> None:
@@ -242,12 +495,6 @@ class BM25ChunkRetriever:
             raise NegativeMiningError(f"bm25 backend must be 'numpy' or 'numba', got {backend!r}.")
         self.index = index
         self.backend = backend
-        scores = index.retriever.scores
-        for name in ("data", "indices", "indptr"):
-            # Plain ndarray views of the memory-mapped arrays: same pages, no copy, but slicing them in
-            # bm25s' per-term loop skips numpy.memmap's Python-level overhead.
-            if isinstance(scores.get(name), np.memmap):
-                scores[name] = scores[name].view(np.ndarray)
 
     @classmethod
     def build(
@@ -269,7 +516,7 @@ class BM25ChunkRetriever:
         backend: str = "numpy",
         show_progress: bool = True,
     ) -> BM25ChunkRetriever:
-        """The saved, memory-mapped index for ``key``, built from ``pool`` on first use."""
+        """The saved, memory-mapped (sharded) index for ``key``, built from ``pool`` on first use."""
         if not len(pool):
             raise NegativeMiningError("Cannot index an empty chunk pool: the documents have no text.")
         index = get_or_build_index(
@@ -279,23 +526,14 @@ class BM25ChunkRetriever:
             cache_dir=cache_dir,
             show_progress=show_progress,
         )
-        if index.doc_ids != pool.chunk_ids:
+        n = len(pool.chunk_ids)
+        probes = sorted({0, n - 1, *range(0, n, max(1, n // 64))}) if n else []
+        if len(index) != n or any(index.doc_ids[i] != pool.chunk_ids[i] for i in probes):
             raise IndexBuildError(
                 f"The cached chunk index {key!r} does not match the corpus chunks ({len(index.doc_ids)} vs "
                 f"{len(pool.chunk_ids)} chunks); delete the 'indexes' folder under the cache_dir to rebuild it."
             )
         return cls(index, backend)
-
-    def _allow_mask(self, allow: Collection[str] | None) -> np.ndarray | None:
-        if allow is None:
-            return None
-        mask = np.zeros(len(self.index), dtype=np.float32)
-        for cid in allow:
-            try:
-                mask[self.index.position(cid)] = 1.0
-            except KeyError:
-                continue  # not in this index: nothing to allow
-        return mask
 
     def search(
         self,
@@ -305,87 +543,25 @@ class BM25ChunkRetriever:
         *,
         allow: Collection[str] | None = None,
     ) -> list[list[Hit]]:
-        """Top-``k`` chunks per query, best first, in one bm25s call for the whole batch."""
+        """Top-``k`` chunks per query, best first, ties in pool order."""
         wanted = [k] * len(queries) if isinstance(k, int) else list(k)
         if len(wanted) != len(queries) or any(n <= 0 for n in wanted):
             raise NegativeMiningError(f"k must be a positive number, or one per query; got {k!r}.")
         if exclude is not None and len(exclude) != len(queries):
             raise NegativeMiningError(f"{len(queries)} queries but {len(exclude)} exclusion sets.")
-        results: list[list[Hit]] = [[] for _ in queries]
-        terms = self.index.query_terms(queries)
-        live = [i for i, t in enumerate(terms) if t]
-        if not live:
-            return results
-        fetch = min(
-            len(self.index), max(wanted[i] + (len(exclude[i]) if exclude is not None else 0) for i in live)
+        if not queries:
+            return []
+        return self.index.search(
+            queries,
+            wanted,
+            exclude=list(exclude) if exclude is not None else None,
+            allow=allow,
+            backend=self.backend,
         )
-        retriever = self.index.retriever
-        retriever.backend = self.backend
-        positions, scores = retriever.retrieve(
-            [terms[i] for i in live], k=fetch, show_progress=False, weight_mask=self._allow_mask(allow)
-        )
-        ids = self.index.doc_ids
-        for row, qi in enumerate(live):
-            banned: Collection[str] = exclude[qi] if exclude is not None else ()
-            pos, sc = np.asarray(positions[row]), np.asarray(scores[row])
-            keep = sc > 0
-            pos, sc = pos[keep], sc[keep]
-            order = np.lexsort((pos, -sc))  # best first; equal scores in index order, whatever the backend
-            hits: list[Hit] = []
-            limit = wanted[qi]
-            for p, score in zip(pos[order].tolist(), sc[order].tolist(), strict=True):
-                cid = ids[p]
-                if cid in banned:
-                    continue
-                hits.append(Hit(cid, score))
-                if len(hits) == limit:
-                    break
-            results[qi] = hits
-        return results
 
     def score(self, queries: Sequence[str], chunk_ids: Sequence[Sequence[str]]) -> list[list[float]]:
-        """BM25 score of each ``chunk_ids[i]`` for ``queries[i]`` (0 for a query with no known term).
-
-        Equal to bm25s' ``get_scores(query)[chunk]``, but reads only the postings of the given chunks.
-        """
-        retriever = self.index.retriever
-        data, indptr, indices = (np.asarray(retriever.scores[name]) for name in ("data", "indptr", "indices"))
-        nonoccurrence = getattr(retriever, "nonoccurrence_array", None)
-        out: list[list[float]] = []
-        for query_terms, wanted in zip(self.index.query_terms(queries), chunk_ids, strict=True):
-            if not query_terms or not wanted:
-                out.append([0.0] * len(wanted))
-                continue
-            targets = np.asarray([self.index.position(cid) for cid in wanted], dtype=np.int64)
-            terms = np.asarray(query_terms, dtype=np.int64)  # repeated terms count again, as in bm25s
-            starts = np.asarray(indptr[terms], dtype=np.int64)[:, None]
-            stops = np.asarray(indptr[terms + 1], dtype=np.int64)[:, None]
-            found = _search_sorted_slices(indices, starts, stops, targets[None, :])
-            matched = found < stops
-            matched[matched] = indices[found[matched]] == np.broadcast_to(targets, found.shape)[matched]
-            total = np.where(matched, data[np.where(matched, found, 0)], 0.0).sum(axis=0, dtype=np.float64)
-            if nonoccurrence is not None:
-                total = total + float(np.asarray(nonoccurrence)[terms].sum())
-            out.append([float(x) for x in total])
-        return out
-
-
-def _search_sorted_slices(
-    values: np.ndarray, starts: np.ndarray, stops: np.ndarray, targets: np.ndarray
-) -> np.ndarray:
-    """Vectorised ``starts + searchsorted(values[starts:stops], targets)`` for many ascending slices."""
-    shape = np.broadcast_shapes(starts.shape, stops.shape, targets.shape)
-    lo = np.broadcast_to(starts, shape).copy()
-    hi = np.broadcast_to(stops, shape).copy()
-    goal = np.broadcast_to(targets, shape)
-    last = max(len(values) - 1, 0)
-    steps = int(np.max(hi - lo, initial=0)).bit_length()
-    for _ in range(steps):  # a binary search needs bit_length(longest slice) halvings
-        mid = (lo + hi) >> 1
-        below = (values[np.minimum(mid, last)] < goal) & (lo < hi)
-        lo = np.where(below, mid + 1, lo)
-        hi = np.where(below | (lo >= hi), hi, mid)
-    return lo
+        """BM25 score of each ``chunk_ids[i]`` for ``queries[i]`` (0 for a query with no known term)."""
+        return self.index.score(queries, chunk_ids)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -538,6 +714,10 @@ class NegativeMiner:
         overfetch: hits fetched per meta-chunk = ``ceil(k * overfetch) + 8``; a seed whose hits run out
             is searched again with four times as many, up to the whole pool.
         search_batch: most meta-chunk queries per retriever call.
+        slack: plan ``target * slack`` (at least 32) tokens beyond the target. The packer tokenizes the row
+            as one text, and merges at piece boundaries (``"end." + "\n\n"``) make it a little shorter
+            than the sum of the pieces' own counts; the slack keeps such a row full. Pieces past the
+            row's end are never packed.
     """
 
     def __init__(
@@ -548,9 +728,13 @@ class NegativeMiner:
         sep_tokens: int,
         overfetch: float = 1.5,
         search_batch: int = 256,
+        slack: float = 1 / 128,
     ) -> None:
         if overfetch < 1:
             raise NegativeMiningError(f"overfetch must be >= 1, got {overfetch}.")
+        if slack < 0:
+            raise NegativeMiningError(f"slack must be >= 0, got {slack}.")
+        self.slack = slack
         self.pool = pool
         self.retriever = retriever
         self.sep_tokens = sep_tokens
@@ -651,12 +835,11 @@ class NegativeMiner:
         metas = pool.chunk_range(seed.doc_id)
         meta_tokens = [int(pool.n_tokens[i]) for i in metas]
         own_content = [int(pool.content[i]) for i in metas]
+        goal = self.planned_target(seed.target_tokens)
         while True:
             candidates = [self._candidates(group_hits) for group_hits in hits]
-            picked, total = fill_round_robin(
-                meta_tokens, candidates, own_content, seed.target_tokens, self.sep_tokens
-            )
-            if total >= seed.target_tokens:
+            picked, total = fill_round_robin(meta_tokens, candidates, own_content, goal, self.sep_tokens)
+            if total >= goal or (fetched >= limit and total >= seed.target_tokens):
                 break
             if fetched >= limit:
                 return Shortfall(
@@ -671,7 +854,12 @@ class NegativeMiner:
                 [pool.texts[i] for i in metas], fetched, [own] * len(metas), allow=allow
             )
         groups = [MinedGroup(meta, [hits[g][j] for j in picked[g]]) for g, meta in enumerate(metas)]
-        return _trimmed(MinedRow(seed.doc_id, seed.target_tokens, k, groups, total), pool, self.sep_tokens)
+        row = MinedRow(seed.doc_id, seed.target_tokens, k, groups, total)
+        return _trimmed(row, pool, self.sep_tokens, goal)
+
+    def planned_target(self, target_tokens: int) -> int:
+        """Tokens a plan for a row of ``target_tokens`` aims at (the target plus the slack)."""
+        return target_tokens + max(32, math.ceil(target_tokens * self.slack)) if self.slack else target_tokens
 
     def _candidates(self, hits: Sequence[Hit]) -> list[Candidate]:
         positions = np.asarray([self.pool.positions[h.doc_id] for h in hits], dtype=np.int64)
@@ -685,13 +873,13 @@ class NegativeMiner:
         )
 
 
-def _trimmed(row: MinedRow, pool: ChunkPool, sep_tokens: int) -> MinedRow:
-    """Drop the pieces after the one that fills the row (they would never be packed)."""
+def _trimmed(row: MinedRow, pool: ChunkPool, sep_tokens: int, goal: int) -> MinedRow:
+    """Drop the pieces after the one that reaches ``goal`` (the target plus the slack)."""
     lengths: list[int] = []
     for group in row.groups:
         lengths.append(int(pool.n_tokens[group.meta]))
         lengths.extend(int(pool.n_tokens[pool.positions[h.doc_id]]) for h in group.negatives)
-    keep = trim_to_target(lengths, row.target_tokens, sep_tokens)
+    keep = trim_to_target(lengths, goal, sep_tokens)
     groups: list[MinedGroup] = []
     for group in row.groups:
         if keep <= 0:

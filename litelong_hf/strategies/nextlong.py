@@ -24,13 +24,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .. import layout
 from ..config import BaseConfig, ConfigError
-from ..corpus import CorpusConfig, load_documents
+from ..corpus import CorpusConfig, open_store
 from ..index import IndexConfig
 from ..report import RunReport
 from ..tokens import TokenCounter
 from . import register
-from .base import Bundle, shard_slice
+from .base import Bundle, RowKind, shard_slice
 from .chunking import SPLIT_MODES
 from .negatives import (
     BM25ChunkRetriever,
@@ -154,11 +155,17 @@ def load_resources(config: NExtLongConfig) -> NExtLongResources:
     )
     with _LOCK:
         if key not in _RESOURCES:
-            corpus_report = RunReport()
-            documents = load_documents(corpus, corpus_report)
-            pool = ChunkPool.from_documents(
-                documents,
-                TokenCounter.get(config.tokenizer),
+            store = open_store(corpus, cache_dir=config.cache_dir)
+            corpus_report = store.report()
+            counter = TokenCounter.get(config.tokenizer)
+            pool_key = chunk_index_key(corpus, config.chunk_chars, config.split_long_lines)
+            pool = ChunkPool.cached(  # on disk and memory-mapped: built once per corpus snapshot
+                store,
+                counter,
+                layout.index_dir(
+                    f"{pool_key}-pool-{_slug(counter.name)}-{_slug(str(config.label_field))}",
+                    config.cache_dir,
+                ),
                 chunk_chars=config.chunk_chars,
                 split_long_lines=config.split_long_lines,
                 label_field=config.label_field,
@@ -175,6 +182,15 @@ def load_resources(config: NExtLongConfig) -> NExtLongResources:
                 _RESOURCES.pop(next(iter(_RESOURCES)))  # the oldest: a long-lived process switched corpora
             _RESOURCES[key] = NExtLongResources(pool, retriever, corpus_report)
         return _RESOURCES[key]
+
+
+def _slug(text: str) -> str:
+    """A short, path-safe tag of a name (tokenizer names may be paths)."""
+    import hashlib
+    import re
+
+    clean = re.sub(r"[^A-Za-z0-9_.-]+", "-", text)[-24:]
+    return f"{clean}-{hashlib.sha256(text.encode()).hexdigest()[:6]}"
 
 
 def mining_index_config(config: BaseConfig) -> IndexConfig:
@@ -270,10 +286,15 @@ def _tally_hardness(
 # The strategy
 
 
+tally_hardness = _tally_hardness
+"""Public name of the hardness tally, for strategies built on NExtLong rows (``litelong-nextlong``)."""
+
+
 class NExtLongStrategy:
     """Seeds (corpus documents in a seeded order) -> one bundle each, with exactly one row of pieces."""
 
     name: ClassVar[str] = STRATEGY
+    row_kind: ClassVar[RowKind] = "pretraining"
 
     def __init__(self, config: BaseConfig) -> None:
         if not isinstance(config, NExtLongConfig):
@@ -282,6 +303,10 @@ class NExtLongStrategy:
 
     def resources(self) -> NExtLongResources:
         return load_resources(self.config)
+
+    def summarize(self, report: RunReport) -> dict[str, Any]:
+        """The run's hardness figures, from the added-up counters of every shard."""
+        return {"hardness": hardness_summary(report.stats)} if "hardness" in report.extra else {}
 
     def num_work_items(self) -> int:
         """Seed documents of the corpus (every accepted document is a potential meta-document)."""
@@ -298,7 +323,7 @@ class NExtLongStrategy:
             search_batch=self.config.search_batch,
         )
 
-    def bundles(self, shard: int, num_shards: int, report: RunReport) -> Iterator[Bundle]:
+    def drafts(self, shard: int, num_shards: int, report: RunReport) -> Iterator[Bundle]:
         """One bundle (``kind="seed"``, ``max_rows=1``) per seed of the shard that can fill its row.
 
         Seeds that cannot are counted in ``report.skipped["seed"]`` with the reason. Raises
@@ -314,10 +339,11 @@ class NExtLongStrategy:
             miner.check_pool(config.mix_short_tokens)
         if shard == 0:
             report.merge(resources.corpus_report)  # corpus skips belong to the run once, not per shard
-        order = seed_order(len(pool.doc_order), config.seed)
-        positions = list(shard_slice(len(order), shard, num_shards))
+        # A numpy permutation and a range: no per-document Python objects, whatever the corpus size.
+        order = np.random.default_rng(config.seed).permutation(len(pool.doc_order))
+        positions = shard_slice(len(order), shard, num_shards)
         for window in _windows(positions, order, pool, config):
-            requests = [SeedRequest(pool.doc_order[order[i]], config.target_for(i)) for i in window]
+            requests = [SeedRequest(pool.doc_order[int(order[i])], config.target_for(i)) for i in window]
             for position, result in zip(window, miner.mine(requests), strict=True):
                 if isinstance(result, Shortfall):
                     report.skip("seed", result.reason)
@@ -334,9 +360,11 @@ class NExtLongStrategy:
         report.count("nextlong_meta_chunks", len(row.groups))
         report.count("nextlong_negatives", row.n_negatives)
         report.extra["hardness"] = hardness_summary(report.stats)
+        pieces = row.pieces(resources.pool)
+        resources.pool.release()  # the pieces hold their own copies of the texts
         return Bundle(
             key=row.doc_id,
-            pieces=row.pieces(resources.pool),
+            pieces=pieces,
             kind="seed",
             max_rows=1,
             target_tokens=row.target_tokens,
@@ -345,14 +373,14 @@ class NExtLongStrategy:
 
 
 def _windows(
-    positions: Sequence[int], order: Sequence[int], pool: ChunkPool, config: NExtLongConfig
+    positions: Sequence[int], order: Sequence[int] | np.ndarray, pool: ChunkPool, config: NExtLongConfig
 ) -> Iterator[list[int]]:
     """Consecutive seed positions searched together: ~search_batch queries, bounded planned tokens."""
     window: list[int] = []
     queries = tokens = 0
     for i in positions:
         window.append(i)
-        queries += len(pool.chunk_range(pool.doc_order[order[i]]))
+        queries += len(pool.chunk_range(pool.doc_order[int(order[i])]))
         tokens += config.target_for(i)
         if queries >= config.search_batch or tokens >= _WINDOW_TOKENS:
             yield window

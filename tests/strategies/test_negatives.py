@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +12,6 @@ from hypothesis import strategies as st
 from nextlong_corpora import synthetic_records
 
 from litelong_hf.corpus import Document
-from litelong_hf.packing import PlannedRow, RowPlanner
 from litelong_hf.strategies.negatives import (
     BM25ChunkRetriever,
     ChunkPool,
@@ -80,20 +80,22 @@ def test_negatives_per_chunk_is_the_smallest_k_that_covers_the_target(
     target=st.integers(1, 400),
     sep=st.integers(0, 3),
 )
-def test_trim_to_target_matches_the_row_planner(lengths: list[int], target: int, sep: int) -> None:
-    lengths = [min(n, target) for n in lengths]  # longer pieces are never candidates
-    planner = RowPlanner(target, sep)
-    first_row: PlannedRow | None = None
-    for n in lengths:
-        rows = [e for e in planner.push(n) if isinstance(e, PlannedRow)]
-        if rows:
-            first_row = rows[0]
-            break
+def test_trim_to_target_keeps_exactly_the_pieces_that_reach_the_row(
+    lengths: list[int], target: int, sep: int
+) -> None:
     keep = trim_to_target(lengths, target, sep)
-    if first_row is None:
-        assert keep == len(lengths)
-    else:
-        assert keep == len(first_row.parts)
+    assert 0 <= keep <= len(lengths)
+
+    def used(n: int) -> int:  # tokens of the first n pieces and the separators between them
+        return sum(lengths[:n]) + sep * max(n - 1, 0)
+
+    if lengths:
+        assert keep >= 1
+        # The last kept piece gets at least one token after its separator ...
+        assert used(keep - 1) + (sep if keep > 1 else 0) < target
+    if keep < len(lengths):
+        # ... and the next piece would not: the row is full.
+        assert used(keep) + sep >= target
 
 
 candidate_lists = st.lists(
@@ -218,14 +220,29 @@ def test_search_allow_restricts_to_a_subset(pool: ChunkPool, retriever: BM25Chun
 
 
 def test_score_equals_bm25s_get_scores(pool: ChunkPool, retriever: BM25ChunkRetriever) -> None:
+    import bm25s
+
+    tokenizer = retriever.index.term_tokenizer
+    plain = bm25s.BM25()  # bm25s itself, indexing the same terms in one go
+    terms_of = tokenizer.tokenize(pool.texts, update_vocab="never", return_as="ids", show_progress=False)
+    plain.index((terms_of, tokenizer.get_vocab_dict()), show_progress=False)
     rng = np.random.default_rng(0)
     queries = [pool.texts[int(i)] for i in rng.integers(0, len(pool), 6)]
     wanted = [[pool.chunk_ids[int(j)] for j in rng.integers(0, len(pool), 7)] for _ in queries]
     got = retriever.score(queries, wanted)
     for terms, ids, scores in zip(retriever.index.query_terms(queries), wanted, got, strict=True):
-        full = retriever.index.retriever.get_scores(terms)
+        full = plain.get_scores(terms)
         assert np.allclose(scores, [full[retriever.index.position(c)] for c in ids], rtol=1e-5)
     assert retriever.score(["zzzz unknownword"], [[pool.chunk_ids[0]]]) == [[0.0]]
+
+
+def test_search_and_score_agree_and_backends_match(pool: ChunkPool, retriever: BM25ChunkRetriever) -> None:
+    queries = [pool.texts[i] for i in range(0, len(pool), 9)]
+    hits = retriever.search(queries, 15)
+    numba = BM25ChunkRetriever(retriever.index, backend="numba").search(queries, 15)
+    assert numba == hits
+    scored = retriever.score(queries, [[h.doc_id for h in group] for group in hits])
+    assert scored == [[h.score for h in group] for group in hits]
 
 
 # ---------------------------------------------------------------------------------------------- miner
@@ -305,3 +322,37 @@ def test_check_pool_names_available_and_needed_tokens(pool: ChunkPool, retriever
     with pytest.raises(CorpusTooSmallError, match=r"hold [\d,]+ tokens .* needs 10,000,000") as info:
         miner.check_pool(10_000_000)
     assert isinstance(info.value, ValueError)
+
+
+def test_cached_pool_on_disk_equals_the_in_memory_pool(tmp_path: Path) -> None:
+    from nextlong_corpora import write_jsonl
+
+    from litelong_hf.corpus import CorpusConfig, open_store
+
+    records = synthetic_records(30, sentences=(8, 12), newlines=True)
+    records[4]["text"] = records[3]["text"]  # a duplicate text (dedup keeps the first)
+    records[7]["text"] = "   \n\n   " + "x" * 40  # a blank chunk before a short one
+    source = write_jsonl(tmp_path / "c.jsonl", records)
+    store = open_store(CorpusConfig(source=str(source), id_column="id"), cache_dir=tmp_path / "cache")
+    counter = TokenCounter.get()
+    memory = ChunkPool.from_documents(store.documents(), counter, chunk_chars=300)
+    first = ChunkPool.cached(store, counter, tmp_path / "pool", chunk_chars=300)
+    again = ChunkPool.cached(store, counter, tmp_path / "pool", chunk_chars=300)  # opened, not rebuilt
+    for pool in (first, again):
+        assert len(pool) == len(memory) and list(pool.chunk_ids) == list(memory.chunk_ids)
+        assert list(pool.texts) == list(memory.texts) and list(pool.owners) == list(memory.owners)
+        assert pool.n_tokens.tolist() == memory.n_tokens.tolist()
+        assert pool.content.tolist() == memory.content.tolist()
+        assert list(pool.doc_order) == list(memory.doc_order)
+        assert {d: pool.spans[d] for d in memory.doc_order} == dict(memory.spans)
+        assert {d: pool.labels[d] for d in memory.labels} == dict(memory.labels) and len(pool.labels) == len(
+            memory.labels
+        )
+        assert all(pool.positions[c] == i for i, c in enumerate(memory.chunk_ids))
+        with pytest.raises(KeyError):
+            pool.positions["doc-0000#c9999"]
+        assert "nope" not in pool.spans
+    miner_a = NegativeMiner(memory, BM25ChunkRetriever.build(memory), sep_tokens=1)
+    miner_b = NegativeMiner(first, BM25ChunkRetriever.build(first), sep_tokens=1)
+    seeds = [SeedRequest(d, 2000) for d in memory.doc_order[:5]]
+    assert miner_a.mine(seeds) == miner_b.mine(seeds)

@@ -1,0 +1,161 @@
+"""Memory-mapped string columns and id -> position lookups that do not grow a Python dict per corpus.
+
+:class:`StringColumn` is a read-only ``Sequence[str]`` over one Arrow IPC file (random access by position,
+pages shared between processes); :class:`IdIndex` maps ids to positions through a sorted array of 64-bit
+id hashes (``numpy.searchsorted`` on a memory-mapped ``.npy``), checking the id at the found position.
+The document store, BM25 indexes and NExtLong's chunk pool use them so that a worker's memory stays
+flat when the corpus grows.
+
+Example::
+
+    StringColumn.write("ids.arrow", ["a", "b"]); ids = StringColumn("ids.arrow"); ids[1] == "b"
+    IdIndex.write("ids", ids); IdIndex("ids", ids).get("b") == 1
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import mmap
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, overload
+
+import numpy as np
+import pyarrow as pa
+
+from . import layout
+
+_BATCH = 4096
+
+
+class StringColumn(Sequence[str]):
+    """The strings of an Arrow IPC file written by :meth:`write`, memory-mapped, by position."""
+
+    def __init__(self, path: str | Path) -> None:
+        with open(path, "rb") as handle:
+            self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        _advise(self._map, "MADV_RANDOM")  # random access: no read-ahead into neighbouring strings
+        reader = pa.ipc.open_file(pa.BufferReader(pa.py_buffer(self._map)))
+        self._batches = [reader.get_batch(i).column(0) for i in range(reader.num_record_batches)]
+        self._starts: list[int] = []
+        total = 0
+        for batch in self._batches:
+            self._starts.append(total)
+            total += len(batch)
+        self._len = total
+
+    @staticmethod
+    def write(path: str | Path, values: Iterable[str]) -> int:
+        """Write ``values`` atomically; returns how many were written."""
+        count = 0
+        schema = pa.schema([("value", pa.large_string())])
+        with (
+            layout.atomic_path(path) as tmp,
+            pa.OSFile(tmp, "wb") as sink,
+            pa.ipc.new_file(sink, schema) as writer,
+        ):
+            chunk: list[str] = []
+            for value in values:
+                chunk.append(value)
+                if len(chunk) == _BATCH:
+                    writer.write_batch(pa.record_batch([pa.array(chunk, pa.large_string())], schema=schema))
+                    count += len(chunk)
+                    chunk = []
+            if chunk:
+                writer.write_batch(pa.record_batch([pa.array(chunk, pa.large_string())], schema=schema))
+                count += len(chunk)
+        return count
+
+    def __len__(self) -> int:
+        return self._len
+
+    def release(self) -> None:
+        """Drop the pages this process touched from its resident memory (they stay in the page cache)."""
+        _advise(self._map, "MADV_DONTNEED")
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._len))]
+        if index < 0:
+            index += self._len
+        if not 0 <= index < self._len:
+            raise IndexError(f"position {index} out of range 0..{self._len - 1}")
+        b = bisect.bisect_right(self._starts, index) - 1
+        return str(self._batches[b][index - self._starts[b]].as_py())
+
+    def __iter__(self) -> Iterator[str]:
+        for batch in self._batches:
+            yield from batch.to_pylist()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _advise(mapped: mmap.mmap, option: str) -> None:
+    flag = getattr(mmap, option, None)
+    if flag is None:
+        return  # not available on this platform
+    try:
+        mapped.madvise(flag)
+    except (OSError, ValueError):
+        return
+
+
+def id_hash(value: str) -> int:
+    """Stable 63-bit hash of an id (the same in every process)."""
+    return int.from_bytes(hashlib.blake2b(value.encode("utf-8"), digest_size=8).digest(), "little") >> 1
+
+
+class IdIndex:
+    """id -> position over a sequence of unique ids, from files written by :meth:`write` (``PREFIX.*.npy``)."""
+
+    def __init__(self, prefix: str | Path, ids: Sequence[str]) -> None:
+        prefix = Path(prefix)
+        self.hashes = np.load(f"{prefix}.hashes.npy", mmap_mode="r").view(np.ndarray)
+        self.order = np.load(f"{prefix}.order.npy", mmap_mode="r").view(np.ndarray)
+        self.ids = ids
+
+    @staticmethod
+    def write(prefix: str | Path, ids: Iterable[str]) -> None:
+        hashes = np.fromiter((id_hash(i) for i in ids), dtype=np.int64)
+        order = np.argsort(hashes, kind="stable")
+        for name, array in (("hashes", hashes[order]), ("order", order.astype(np.int64))):
+            with layout.atomic_path(f"{prefix}.{name}.npy") as tmp, open(tmp, "wb") as handle:
+                np.save(handle, array)
+
+    @staticmethod
+    def exists(prefix: str | Path) -> bool:
+        return Path(f"{prefix}.hashes.npy").is_file() and Path(f"{prefix}.order.npy").is_file()
+
+    def get(self, value: Any) -> int | None:
+        """Position of ``value``, or ``None`` when it is not one of the ids."""
+        if not isinstance(value, str):
+            return None
+        h = id_hash(value)
+        i = int(np.searchsorted(self.hashes, h))
+        while i < len(self.hashes) and int(self.hashes[i]) == h:
+            position = int(self.order[i])
+            if self.ids[position] == value:
+                return position
+            i += 1
+        return None
+
+    def __getitem__(self, value: str) -> int:
+        found = self.get(value)
+        if found is None:
+            raise KeyError(value)
+        return found
+
+    def __contains__(self, value: object) -> bool:
+        return self.get(value) is not None
