@@ -91,6 +91,12 @@ class BaseConfig:
     max_documents: int | None = field(
         default=None, metadata={"help": "Read at most this many documents of the corpus (``None``: all)."}
     )
+    max_bytes: int | None = field(
+        default=None,
+        metadata={
+            "help": "Read corpus documents until their texts reach this many UTF-8 bytes (``None``: no budget).",
+        },
+    )
     separator: str = field(default="\n\n", metadata={"help": "Text between consecutive pieces of a row."})
     cut_policy: str = field(
         default="truncate",
@@ -201,6 +207,7 @@ class BaseConfig:
             min_chars=self.min_chars,
             dedup=self.dedup,
             max_documents=self.max_documents,
+            max_bytes=self.max_bytes,
         )
 
     def index_config(self) -> IndexConfig:

@@ -250,7 +250,9 @@ def corpus_fingerprint(spec: CorpusConfig) -> str:
         except OSError as exc:
             raise CorpusError(f"Cannot read {spec.source!r} to fingerprint it: {exc}.") from None
     elif spec.kind == DEMO:
-        payload["demo"] = _local_file_signature(str(demo_corpus_zip()))[1:]
+        # The packaged archive: size and content samples only (its mtime is the install time).
+        _, size, _, sample = _local_file_signature(str(demo_corpus_zip()))
+        payload["demo"] = [size, sample]
     else:
         memo = json.dumps(payload, sort_keys=True)
         if memo not in _FINGERPRINTS:  # one Hub lookup per process and spec
