@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import datasets
 import pyarrow as pa
 
+from litelong_hf import layout
 from litelong_hf.config import BaseConfig, config_fields, make_config, preset_names, strategy_config_class
 from litelong_hf.pipeline import iter_shard
 from litelong_hf.rows import INSTRUCTION_FEATURES, PRETRAINING_FEATURES
@@ -85,6 +86,9 @@ class LongContextBuilder(datasets.ArrowBasedBuilder):
             validate()
         if kwargs.get("hash") is None:
             kwargs["hash"] = self.resolved.config_hash()
+        if kwargs.get("cache_dir") is None:
+            # datasets' prepared Arrow lives next to our shard checkpoints, never in a cache they do not share.
+            kwargs["cache_dir"] = str(layout.cache_root() / "datasets")
         kwargs.setdefault("dataset_name", DATASET_NAME)
         super().__init__(*args, **kwargs)
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from . import layout
 from .config import BaseConfig, ConfigError
 from .errors import user_error
-from .pipeline import iter_transcripts, merged_report, require_rows
+from .pipeline import iter_transcripts, merged_report, require_rows, run_shard, shard_complete
 from .report import RunReport
 
 if TYPE_CHECKING:
@@ -116,6 +116,11 @@ def run_shards(
 
             run_on_ray(builder.resolved, address=ray_address, num_cpus=num_proc)
         builder.download_and_prepare(num_proc=num_proc if num_proc and num_proc > 1 else None)
+        # A dataset prepared earlier is reused by `datasets` as is; make sure every shard's report (the run's
+        # provenance) exists too, re-making a missing one from the caches.
+        for shard in range(builder.resolved.num_shards):
+            if not shard_complete(builder.resolved, shard):
+                run_shard(builder.resolved, shard)
 
 
 def generate(
