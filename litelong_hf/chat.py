@@ -1,9 +1,11 @@
-"""Chat rows: exact token counts with the target tokenizer's chat template, and instruction-row assembly.
+"""Chat rows: exact token counts with the target tokenizer's chat template, and instruction-row layout.
+
+(~420 lines, kept whole: the formats, the per-part budget and the layout share one counting rule.)
 
 This is the instruction-row analogue of :mod:`litelong_hf.packing`: a strategy decides which documents and
 question/answer turns belong together; this module lays them out as chat ``messages`` (the first user turn
 holds the numbered, delimited documents and the first question, then user/assistant turns alternate),
-counts the tokens exactly as a trainer would see them and fills the row dict of DESIGN.md.
+and counts the tokens exactly as a trainer would see them (``rows.py`` turns the result into a row).
 
 Counting: a :class:`ChatFormat` renders messages to the string the template produces and tokenizes it with
 special tokens recognised (a template's ``<|eot_id|>`` is one token, not six), so ``count(messages)`` equals
@@ -382,39 +384,40 @@ class ChatBudget:
 def fit_messages(
     fmt: ChatFormat, blocks: Sequence[str], turns: Sequence[QATurn], target: int
 ) -> tuple[list[dict[str, str]], list[QATurn], int]:
-    """The messages of ``blocks`` and ``turns``, counted exactly; trailing turns are dropped while the row is
-    over ``target``. Returns ``(messages, kept turns, n_tokens)``; raises ``ValueError`` when even the
-    documents alone are over ``target``."""
-    kept = list(turns)
-    while True:
-        messages = build_messages(blocks, kept)
-        n_tokens = fmt.count(messages)
-        if n_tokens <= target:
-            return messages, kept, n_tokens
-        if not kept:
-            raise ValueError(f"the documents alone take {n_tokens} tokens, more than target {target}")
-        kept.pop()
+    """The messages of ``blocks`` and the longest prefix of ``turns`` that fits ``target``, counted exactly.
 
+    Returns ``(messages, kept turns, n_tokens)``; raises ``ValueError`` when even the documents alone are over
+    ``target``. Each turn is counted once on its own (linear in the row): for an additive format (Llama-3)
+    the sum of the parts is the exact count, so the kept prefix is found by subtraction and checked with one
+    full count; for any other template the estimate's prefix is checked with full counts in a binary search
+    (``log2(turns)`` renders at most).
+    """
+    budget = ChatBudget(fmt)
+    total = budget.used + sum(budget.block_tokens(b) for b in blocks)
+    keep = 0
+    for turn in turns:
+        size = budget.turns_tokens([turn], first_turn=keep)
+        if total + size > target:
+            break
+        total += size
+        keep += 1
 
-def instruction_row(
-    *,
-    id: str,
-    messages: Sequence[Mapping[str, str]],
-    n_tokens: int,
-    documents: Sequence[tuple[str, int]],
-    turns: Sequence[QATurn],
-    tokenizer: str,
-    strategy: str,
-    config_hash: str,
-) -> dict[str, Any]:
-    """The instruction row dict of DESIGN.md (``questions``: one entry per question turn, in order)."""
-    return {
-        "id": id,
-        "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
-        "n_tokens": n_tokens,
-        "documents": [{"doc_id": doc_id, "n_tokens": n} for doc_id, n in documents],
-        "questions": [{"level": t.level, "kind": t.kind, "doc_index": t.doc_index} for t in turns],
-        "tokenizer": tokenizer,
-        "strategy": strategy,
-        "config_hash": config_hash,
-    }
+    def exact(n: int) -> tuple[list[dict[str, str]], int]:
+        messages = build_messages(blocks, turns[:n])
+        return messages, fmt.count(messages)
+
+    messages, n_tokens = exact(keep)
+    if n_tokens > target:  # only an estimating (non-additive) template gets here
+        low, high = 0, keep - 1  # the answer is the largest n in [0, high] that fits, if any
+        best: tuple[int, list[dict[str, str]], int] | None = None
+        while low <= high:
+            middle = (low + high) // 2
+            candidate, count = exact(middle)
+            if count <= target:
+                best, low = (middle, candidate, count), middle + 1
+            else:
+                high = middle - 1
+        if best is None:
+            raise ValueError(f"the documents alone take more than target {target} tokens")
+        keep, messages, n_tokens = best
+    return messages, list(turns[:keep]), n_tokens

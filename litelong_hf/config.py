@@ -49,6 +49,10 @@ class BaseConfig:
     LLM_ROLES: ClassVar[tuple[str, ...]] = ()
     """LLM roles the strategy asks (fingerprinted in the hash and checked before a run)."""
 
+    def llm_roles(self) -> tuple[str, ...]:
+        """The LLM roles this run will ask (``LLM_ROLES`` unless the config makes some unnecessary)."""
+        return self.LLM_ROLES
+
     name: str = field(
         default="", metadata={"help": "Config name, e.g. ``litelong-128k`` (preset file name)."}
     )
@@ -262,10 +266,10 @@ class BaseConfig:
         data = self.semantic_fields()
         data["_code_version"] = CODE_VERSION
         data["_corpus"] = corpus_fingerprint(self.corpus_config())
-        if self.LLM_ROLES:
+        if self.llm_roles():
             from .llm import fingerprint
 
-            data["_llm"] = fingerprint(self.roles_config(), needed=self.LLM_ROLES)
+            data["_llm"] = fingerprint(self.roles_config(), needed=self.llm_roles())
         return data
 
     def config_hash(self) -> str:

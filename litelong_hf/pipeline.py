@@ -8,6 +8,7 @@ an unfinished shard are kept by the request cache, so no completed request is re
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,10 +39,13 @@ def shard_rows(
     maker = RowMaker(strategy.config, shard, report)
     if row_quota == 0:
         return
-    for draft in strategy.drafts(shard, num_shards, report):
-        yield from maker.rows(draft, row_quota)
-        if row_quota is not None and maker.made >= row_quota:
-            return
+    # Closed explicitly: a strategy's `finally` (counters into the report, LLM shut down) runs as soon as
+    # the shard has its rows, not whenever the generator happens to be collected.
+    with contextlib.closing(strategy.drafts(shard, num_shards, report)) as drafts:
+        for draft in drafts:
+            yield from maker.rows(draft, row_quota)
+            if row_quota is not None and maker.made >= row_quota:
+                return
 
 
 class NoRowsError(RuntimeError):

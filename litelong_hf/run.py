@@ -63,10 +63,10 @@ def preflight(config: BaseConfig) -> None:
 
     TokenCounter.get(config.tokenizer)
     open_store(config.corpus_config(), cache_dir=config.cache_dir)
-    if config.LLM_ROLES:
+    if config.llm_roles():
         from .llm import check_endpoint
 
-        check_endpoint(config.roles_config(), needed=config.LLM_ROLES)
+        check_endpoint(config.roles_config(), needed=config.llm_roles())
 
 
 def prepare(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -23,9 +24,9 @@ from litelong_hf.chat import (
     document_block,
     encode_with_special_tokens,
     fit_messages,
-    instruction_row,
 )
-from litelong_hf.rows import INSTRUCTION_SCHEMA, instruction_table
+from litelong_hf.rows import INSTRUCTION_SCHEMA, instruction_row, instruction_table
+from litelong_hf.strategies.base import ConversationDraft
 from litelong_hf.tokens import TokenCounter
 
 # The independent recount: the `tokenizers` library itself (not the tiktoken fast path the counter uses),
@@ -213,15 +214,14 @@ def test_instruction_row_fits_the_schema() -> None:
     blocks = [document_block(1, "Text.")]
     turns = _turns(2)
     messages, kept, n_tokens = fit_messages(fmt, blocks, turns, 1000)
-    row = instruction_row(
-        id="abc/00000/000000",
+    draft = ConversationDraft(
         messages=messages,
         n_tokens=n_tokens,
-        documents=[("doc-1", 2)],
-        turns=kept,
-        tokenizer="llama-3",
-        strategy="hierarchical",
-        config_hash="abc",
+        documents=[{"doc_id": "doc-1", "n_tokens": 2}],
+        questions=[{"level": t.level, "kind": t.kind, "doc_index": t.doc_index} for t in kept],
+    )
+    row = instruction_row(
+        draft, id="abc/00000/000000", tokenizer="llama-3", strategy="hierarchical", config_hash="abc"
     )
     table = instruction_table(row)
     assert table.schema == INSTRUCTION_SCHEMA
@@ -230,3 +230,41 @@ def test_instruction_row_fits_the_schema() -> None:
         {"level": "small", "kind": "detail", "doc_index": 0},
     ]
     assert isinstance(table.column("n_tokens"), pa.ChunkedArray)
+
+
+class _CountingFormat(Llama3ChatFormat):
+    """The Llama-3 format counting how many whole conversations it counts; ``under`` makes its per-message
+    estimate that many tokens too low (an estimating, non-additive template)."""
+
+    def __init__(self, fmt: Llama3ChatFormat, *, under: int = 0) -> None:
+        self.__dict__.update(fmt.__dict__)
+        self.under = under
+        self.full_counts = 0
+
+    def count(self, messages: Any) -> int:
+        self.full_counts += 1
+        return super().count(messages)
+
+    def message_tokens(self, role: str, content: str) -> int:
+        return super().message_tokens(role, content) - self.under
+
+    @property
+    def additive(self) -> bool:
+        return self.under == 0
+
+
+@pytest.mark.parametrize("under", [0, 3])
+def test_fit_messages_counts_each_turn_once_not_the_conversation_per_drop(under: int) -> None:
+    base = chat_format("llama-3")
+    assert isinstance(base, Llama3ChatFormat)
+    fmt = _CountingFormat(base, under=under)
+    blocks = [document_block(1, "Some document text. " * 20)]
+    turns = _turns(200)
+    full = base.count(build_messages(blocks, turns))
+    target = full - 150 * 2 * base.message_tokens("user", turns[-1].question)  # about 150 turns must go
+    messages, kept, n_tokens = fit_messages(fmt, blocks, turns, target)
+    assert n_tokens == base.count(messages) <= target
+    assert base.count(build_messages(blocks, turns[: len(kept) + 1])) > target  # the longest prefix that fits
+    assert 10 < len(kept) < 100
+    # Exact template: one check, however many turns were dropped; an estimate: a binary search.
+    assert fmt.full_counts == 1 if under == 0 else 1 < fmt.full_counts <= 1 + 8

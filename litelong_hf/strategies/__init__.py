@@ -23,4 +23,4 @@ def make_strategy(config: BaseConfig) -> Any:
 
 
 # Registration happens on import; keep this list in data-flow order.
-from . import hierarchical, litelong, litelong_nextlong, nextlong  # noqa: E402, F401
+from . import hierarchical, litelong, litelong_nextlong, nextlong, random_concat  # noqa: E402, F401

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ..config import BaseConfig, ConfigError
 from ..layout import exists, read_text
@@ -25,6 +25,12 @@ def _help(text: str) -> dict[str, str]:
 @dataclass
 class LiteLongConfig(BaseConfig):
     """LiteLong: topics from a taxonomy debate, BM25 retrieval, concatenation to ``target_tokens``."""
+
+    LLM_ROLES: ClassVar[tuple[str, ...]] = DEBATE_ROLES
+
+    def llm_roles(self) -> tuple[str, ...]:
+        """The debate's roles, or none when topics come from a topics file."""
+        return () if self.topics_file else self.LLM_ROLES
 
     strategy: str = field(default="litelong", metadata=_help("Strategy name (fixed)."))
     taxonomy: str = field(

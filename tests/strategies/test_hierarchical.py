@@ -1,15 +1,14 @@
-"""Hierarchical QA: row structure, exact chat-template counts, determinism, sharing and resume.
+"""Hierarchical QA: row structure, exact chat-template counts, quality gates, determinism, sharing and resume.
 
-Fast tests run the strategy on the demo corpus with a scripted LLM (instant, deterministic answers, real
-request cache); the integration tests run the presets end to end on the embedded SmolLM2 model with tiny
-chunks and targets, so the 135M model's ~30 requests stay within a minute or so.
+Fast tests run the strategy on the demo corpus with a scripted LLM (instant, deterministic answers taken
+from the material it is sent, real request cache); the integration tests run a preset end to end on the
+embedded SmolLM2 model with tiny chunks and targets.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import random
 import re
 import shutil
 import subprocess
@@ -22,34 +21,26 @@ import pytest
 from resume_helpers import kill_after_answers
 
 import litelong_hf
-import litelong_hf.strategies.hierarchical  # registers the strategy before any preset is loaded
 from litelong_hf.chat import chat_format
 from litelong_hf.config import ConfigError, make_config
-from litelong_hf.corpus import Document
+from litelong_hf.corpus import Document, load_documents
 from litelong_hf.llm import ChatLLM, ChatRequest, RawCompletion, RequestCache
 from litelong_hf.llm.errors import ContextLengthExceeded
-from litelong_hf.pipeline import checkpoint_dir, iter_transcripts, merged_report
+from litelong_hf.pipeline import checkpoint_root, iter_transcripts, merged_report
 from litelong_hf.report import RunReport
+from litelong_hf.rows import RowMaker
 from litelong_hf.strategies.hierarchical import (
     QUESTION_TYPES,
     HierarchicalConfig,
     HierarchicalStrategy,
-    cost_summary,
-    diverse_choices,
     group_streams,
-    qa_max_tokens,
-    qa_pairs_from,
-    qa_schema,
-    revisit_chunk,
-    revisit_draws,
-    trim_summary,
 )
 from litelong_hf.tokens import TokenCounter
 
 RECOUNT = TokenCounter.get("llama-3", prefer_tiktoken=False)  # independent of the tiktoken fast path
 LEVEL_RANK = {"global": 0, "medium": 1, "small": 1, "diverse": 2}
 
-# Fast runs: small chunks so documents have several medium chunks, short documents grouped by outlet.
+# Fast runs: small chunks so documents have several medium chunks; short documents grouped by topic.
 FAST: dict[str, Any] = {
     "max_documents": 300,
     "small_chunk_tokens": 400,
@@ -61,25 +52,34 @@ FAST: dict[str, Any] = {
     "medium_questions": 1,
     "small_questions": 1,
     "diverse_questions": 3,
+    "max_topics": 120,
 }
 
 
+PROMPT_WORDS = {"summary", "passage", "above", "below", "section", "part", "text"}
+ENDLESS = {"the", "a", "an", "of", "and", "to", "in", "with", "for", "on", "at", "by", "from", "that"}
+
+
+def material_of(prompt: str) -> str:
+    """What a request is about: everything before its final instructions."""
+    return prompt.rsplit("\n\n", 1)[0]
+
+
 class ScriptedLLM(ChatLLM):
-    """Answers instantly: summaries name a digest of the prompt, QA requests get the JSON asked for. Refuses
-    (like a server) a prompt that does not fit its window, and records what it was sent."""
+    """Answers instantly from the material it is sent: a summary is its first sentences, a question asks
+    about a word of one of its sentences and the answer is that sentence's start. Refuses (like a server) a
+    prompt that does not fit its window, and records what it was sent.
+
+    ``bad``: ``"first"`` gives gate-failing pairs (a copied sentence as the question, a repeated answer) on a
+    request's first seed only, ``"always"`` on every seed; ``garbage`` answers no JSON at all."""
 
     def __init__(
-        self,
-        cache: RequestCache | None,
-        *,
-        window: int = 8192,
-        garbage: bool = False,
-        long_summaries: bool = False,
+        self, cache: RequestCache | None, *, window: int = 8192, garbage: bool = False, bad: str = ""
     ) -> None:
         super().__init__(cache=cache)
         self.window = window
         self.garbage = garbage
-        self.long_summaries = long_summaries
+        self.bad = bad
         self.sent: list[str] = []
 
     @property
@@ -99,21 +99,38 @@ class ScriptedLLM(ChatLLM):
         used = len(TokenCounter.get().encode(prompt)) + request.max_tokens
         if used > self.window:
             raise ContextLengthExceeded(f"{used} > {self.window}")
-        self.sent.append(request.messages[-1]["content"])
-        digest = hashlib.sha1(f"{prompt}|{request.seed}".encode()).hexdigest()[:8]
-        if request.schema is None and self.long_summaries:  # as long as allowed, ~8 tokens a sentence
-            text = " ".join(f"Sentence {i} of summary {digest}." for i in range(request.max_tokens // 9))
-        elif request.schema is None:
-            text = f"Summary {digest} of the material. It ends here"
-        elif self.garbage:
-            text = "I cannot answer that"
-        else:
-            n = request.schema["minItems"]
-            pairs = [
-                {"question": f"What is fact {digest}-{i}?", "answer": f"Fact {digest}-{i}."} for i in range(n)
+        last = request.messages[-1]["content"]
+        self.sent.append(last)
+        digest = int(hashlib.sha1(f"{prompt}|{request.seed}".encode()).hexdigest()[:8], 16)
+        sentences = [s for s in re.split(r"(?<=[.!?])\s+", material_of(last)) if len(s.split()) >= 6]
+        sentences = sentences or ["Nothing of note was reported in the material today."]
+        if request.schema is None:  # a summary as long as allowed (~4 characters a token)
+            return RawCompletion(" ".join(sentences * 20)[: request.max_tokens * 4], len(prompt) // 4, 40)
+        if self.garbage:
+            return RawCompletion("I cannot answer that", len(prompt) // 4, 5)
+        bad = self.bad == "always" or (
+            self.bad == "first" and request.seed is not None and request.seed < 7919
+        )
+        pairs = []
+        for i in range(request.schema["minItems"]):
+            sentence = sentences[(digest + i) % len(sentences)]
+            words = [w for w in re.findall(r"[A-Za-z]{4,}", sentence) if w.lower() not in PROMPT_WORDS] or [
+                "news"
             ]
-            text = json.dumps(pairs)
-        return RawCompletion(text, len(prompt) // 4, len(text) // 4)
+            if bad:
+                pairs.append({"question": sentence.rstrip(".!?") + "?", "answer": "Yes yes yes yes yes."})
+            else:
+                kept = sentence.split()[:10]
+                while len(kept) > 3 and kept[-1].lower().strip(".,;:!?") in ENDLESS:
+                    kept.pop()  # an answer ends on a word that can end a sentence
+                answer = " ".join(kept).rstrip(".,;:!?-") + "."
+                pairs.append(
+                    {
+                        "question": f"What is said about {words[(digest + i) % len(words)]} ({i})?",
+                        "answer": answer,
+                    }
+                )
+        return RawCompletion(json.dumps(pairs), len(prompt) // 4, 60)
 
 
 def fast_config(tmp: Path, **overrides: Any) -> HierarchicalConfig:
@@ -121,17 +138,27 @@ def fast_config(tmp: Path, **overrides: Any) -> HierarchicalConfig:
 
 
 def run_rows(
-    config: HierarchicalConfig, llm: ChatLLM, quota: int | None = None
+    config: HierarchicalConfig, llm: ChatLLM, quota: int | None = None, shard: int = 0, num_shards: int = 1
 ) -> tuple[list[dict[str, Any]], RunReport]:
+    """Rows the way the pipeline makes them: drafts through ``RowMaker``, stopping at the quota."""
     report = RunReport()
-    rows = list(HierarchicalStrategy(config, llm=llm).instruction_rows(0, 1, report, quota))
+    strategy = HierarchicalStrategy(config, llm=llm)
+    maker = RowMaker(config, shard, report)
+    rows: list[dict[str, Any]] = []
+    drafts = strategy.drafts(shard, num_shards, report)
+    for draft in drafts:
+        rows.extend(maker.rows(draft, quota))
+        if quota is not None and len(rows) >= quota:
+            break
+    drafts.close()
+    report.extra.update(strategy.summarize(report))
     return rows, report
 
 
 # -- structure checks shared by the fast and the real rows --------------------------------------------
 
 
-def document_texts(first_message: str, n: int) -> list[str]:
+def block_texts(first_message: str, n: int) -> list[str]:
     texts = []
     for k in range(1, n + 1):
         match = re.search(rf'<document index="{k}">\n(.*?)\n</document>', first_message, re.DOTALL)
@@ -144,56 +171,66 @@ def sha1(text: str) -> str:
     return hashlib.sha1(text.strip().encode()).hexdigest()
 
 
-def check_row(row: dict[str, Any], transcript: dict[str, Any], target: int) -> None:
+def check_row(row: dict[str, Any], transcript: dict[str, Any], target: int, corpus_ids: set[str]) -> None:
     messages, questions, documents = row["messages"], row["questions"], row["documents"]
+    blocks = transcript["documents"]
     # Turn order: user (documents + first question), then assistant/user alternating, ending with an answer.
     assert [m["role"] for m in messages] == ["user", "assistant"] * len(questions)
-    texts = document_texts(messages[0]["content"], len(documents))
-    for d, text in zip(documents, texts, strict=True):
-        assert d["n_tokens"] == TokenCounter.get().count(text)
-    # Each question says which document it is about.
-    for q, message in zip(questions, messages[0::2], strict=True):
+    texts = block_texts(messages[0]["content"], len(blocks))
+    # `documents` holds the real corpus ids, one entry per corpus document, in order of appearance, with the
+    # tokens of its text as it appears; a question's doc_index is its block's first entry.
+    firsts, position = [], 0
+    for block, text in zip(blocks, texts, strict=True):
+        firsts.append(position)
+        for member in block["members"]:
+            entry = documents[position]
+            assert entry["doc_id"] == member["doc_id"] and entry["doc_id"] in corpus_ids
+            part = text[member["start"] : member["end"]].strip()  # documents start with visible text
+            assert entry["n_tokens"] == TokenCounter.get().count(part)
+            position += 1
+    assert position == len(documents)
+    for q, turn, message in zip(questions, transcript["turns"], messages[0::2], strict=True):
+        assert q["doc_index"] == firsts[turn["block"]]
         shown = message["content"].rsplit("</document>\n\n", 1)[-1]
         word = "Back to" if q["level"] == "revisit" else "About"
-        assert shown.startswith(f"{word} document {q['doc_index'] + 1}: "), shown[:80]
+        assert shown.startswith(f"{word} document {turn['block'] + 1}: "), shown[:80]
     # Levels in hierarchical order; revisits only about earlier documents.
     assert [t["level"] for t in transcript["turns"]] == [q["level"] for q in questions]
-    current = -1
-    position: tuple[int, int] = (-1, -1)
+    current, rank_at = -1, (-1, -1)
     for turn in transcript["turns"]:
-        doc = transcript["documents"][turn["doc_index"]]
+        doc = blocks[turn["block"]]
         if turn["level"] == "revisit":
-            assert turn["doc_index"] < current, "a revisit question must be about an earlier document"
+            assert turn["block"] < current, "a revisit question must be about an earlier document"
             continue
-        if turn["doc_index"] != current:
-            assert turn["doc_index"] == current + 1, "documents' own questions come in document order"
-            current, position = turn["doc_index"], (-1, -1)
+        if turn["block"] != current:
+            assert turn["block"] == current + 1, "documents' own questions come in document order"
+            current, rank_at = turn["block"], (-1, -1)
         rank = LEVEL_RANK[turn["level"]]
         if turn["level"] == "medium":
-            medium = int(turn["chunks"][0][1:])
-            here = (rank, medium * 10_000)
+            here = (rank, int(turn["chunks"][0][1:]) * 10_000)
         elif turn["level"] == "small":
             small = turn["chunks"][0]
             medium = next(m for m, info in enumerate(doc["medium"]) if small in info["small"])
             here = (rank, medium * 10_000 + 1 + int(small[1:]))
         else:
             here = (rank, 0)
-        assert here >= position, f"{turn} comes after {position}: not in reading order"
-        position = here
+        assert here >= rank_at, f"{turn} comes after {rank_at}: not in reading order"
+        rank_at = here
     # Every answer's source chunks are inside the context.
     for turn in transcript["turns"]:
-        doc = transcript["documents"][turn["doc_index"]]
-        text = texts[turn["doc_index"]]
-        spans = {c["id"]: c for c in doc["small"] + doc["medium"]}
+        spans = {c["id"]: c for c in blocks[turn["block"]]["small"] + blocks[turn["block"]]["medium"]}
         for chunk in turn["chunks"]:
-            if chunk == "doc":
-                continue
-            span = spans[chunk]
-            assert sha1(text[span["start"] : span["end"]]) == span["sha1"], f"chunk {chunk} is not in the row"
+            if chunk != "doc":
+                span = spans[chunk]
+                assert sha1(texts[turn["block"]][span["start"] : span["end"]]) == span["sha1"]
     # Token count with the chat template: within the target, and equal to an independent recount.
     fmt = chat_format(row["tokenizer"])
     assert row["n_tokens"] <= target
     assert row["n_tokens"] == fmt.count(messages) == len(RECOUNT.encode(fmt.render(messages)))
+
+
+def corpus_ids(config: HierarchicalConfig) -> set[str]:
+    return {d.id for d in load_documents(config.corpus_config())}
 
 
 # -- fast tests (scripted LLM) -------------------------------------------------------------------------
@@ -210,71 +247,125 @@ def fast_run(
 
 
 def test_rows_have_the_structure_of_the_method(fast_run: Any) -> None:
-    _, rows, report, _ = fast_run
+    tmp, rows, report, _ = fast_run
     assert len(rows) == 3
+    ids = corpus_ids(fast_config(tmp))
     transcripts = report.extra["transcripts"]
-    for row, transcript in zip(rows, transcripts, strict=True):
-        assert row["strategy"] == "hierarchical" and row["tokenizer"] == "llama-3"
-        assert len(row["documents"]) >= 3
-        check_row(row, transcript, FAST["target_tokens"])
-        levels = {q["level"] for q in row["questions"]}
-        assert {"global", "medium", "small", "diverse", "revisit"} <= levels
-        # Grouped documents: the demo's short articles, joined per outlet.
-        for doc in transcript["documents"]:
-            assert doc["doc_id"].startswith("source=") == (len(doc["members"]) > 1 or doc["group"] != "")
-    grouped = [d for t in transcripts for d in t["documents"] if d["group"]]
-    assert grouped and all(len(d["members"]) > 1 for d in grouped)
-    assert report.stats.get("rows_planned_inexactly", 0) == 0
-    assert report.stats["rows"] == 3
+    for i, (row, transcript) in enumerate(zip(rows, transcripts, strict=True)):
+        assert row["strategy"] == "hierarchical" and row["id"].endswith(f"/00000/{i:06d}")
+        assert (transcript["shard"], transcript["row"]) == (0, i)
+        assert len(transcript["documents"]) >= 3
+        check_row(row, transcript, FAST["target_tokens"], ids)
+        assert {"global", "medium", "small", "diverse", "revisit"} <= {q["level"] for q in row["questions"]}
+    # Grouped by topic (the default): a block is a long corpus document or a topic bundle of short ones.
+    blocks = [d for t in transcripts for d in t["documents"]]
+    assert all(
+        d["group"].startswith("topic=") or (d["group"] == "" and len(d["members"]) == 1) for d in blocks
+    )
+    assert sum(len(d["members"]) > 1 for d in blocks) > len(blocks) / 2
+    assert report.stats["rows"] == 3 and report.stats.get("rows_planned_inexactly", 0) == 0
+    assert report.stats["documents_in_rows"] == sum(len(r["documents"]) for r in rows)
+
+
+def test_topic_bundles_are_about_their_topic(fast_run: Any) -> None:
+    """A bundle's documents hold more of its title's terms (stemmed, as BM25 sees them) than other documents."""
+    import Stemmer
+
+    stem = Stemmer.Stemmer("english").stemWord
+    tmp, _, report, _ = fast_run
+    docs = {d.id: d.text for d in load_documents(fast_config(tmp).corpus_config())}
+    ordered = sorted(docs)
+
+    def share(title: set[str], doc_id: str) -> float:
+        terms = {stem(w) for w in re.findall(r"[a-z]+", docs[doc_id].lower())}
+        return len(title & terms) / len(title)
+
+    inside, outside = [], []
+    for block in (d for t in report.extra["transcripts"] for d in t["documents"] if d["group"]):
+        words = re.findall(r"[a-z]+", block["group"].removeprefix("topic=").lower())
+        title = {stem(w) for w in words if len(w) > 3}
+        for member in block["members"]:
+            other = ordered[int(hashlib.sha1(member["doc_id"].encode()).hexdigest(), 16) % len(ordered)]
+            inside.append(share(title, member["doc_id"]))
+            outside.append(share(title, other))
+    assert sum(inside) / len(inside) > 1.5 * sum(outside) / len(outside)
 
 
 def test_fixed_counts_per_level(fast_run: Any) -> None:
     _, rows, report, _ = fast_run
     for row, transcript in zip(rows, report.extra["transcripts"], strict=True):
-        for index, doc in enumerate(transcript["documents"]):
-            own = [
-                q["level"] for q in row["questions"] if q["doc_index"] == index and q["level"] != "revisit"
-            ]
-            assert own.count("global") == FAST["global_questions"]
-            assert own.count("medium") == FAST["medium_questions"] * len(doc["medium"])
-            assert own.count("small") == FAST["small_questions"] * len(doc["small"])
-            assert own.count("diverse") == FAST["diverse_questions"]
-            kinds = [
-                q["kind"] for q in row["questions"] if q["doc_index"] == index and q["level"] == "diverse"
-            ]
+        for block, doc in enumerate(transcript["documents"]):
+            own = [t for t in transcript["turns"] if t["block"] == block and t["level"] != "revisit"]
+            levels = [t["level"] for t in own]
+            assert levels.count("global") == FAST["global_questions"]
+            assert levels.count("medium") == FAST["medium_questions"] * len(doc["medium"])
+            assert levels.count("small") == FAST["small_questions"] * len(doc["small"])
+            assert levels.count("diverse") == FAST["diverse_questions"]
+            kinds = [t["kind"] for t in own if t["level"] == "diverse"]
             assert len(set(kinds)) == len(kinds) and set(kinds) <= set(QUESTION_TYPES)
-        revisits = [q for q in row["questions"] if q["level"] == "revisit"]
-        assert len(revisits) % 3 == 0
+        assert len([q for q in row["questions"] if q["level"] == "revisit"]) % 3 == 0
 
 
-def test_cost_report(fast_run: Any) -> None:
-    _, rows, report, llm = fast_run
+def test_reports_what_the_llm_did(fast_run: Any) -> None:
+    _tmp, rows, report, llm = fast_run
+    assert report.llm["requests"] == len(llm.sent) > 0 and report.llm["cache_hits"] == 0
+    summaries = [p for p in llm.sent if "Answer with a JSON array" not in p]
+    assert report.llm["summary.requests"] == len(summaries) > 0
+    assert report.llm["summary.requests"] + report.llm["qa.requests"] + report.llm.get(
+        "qa_retry.requests", 0
+    ) == len(llm.sent)
     cost = report.extra["cost"]
     assert cost["rows"] == 3 and cost["context_tokens"] == sum(r["n_tokens"] for r in rows)
-    assert cost["llm_calls"] == report.llm["calls"] == report.llm["requests"] + report.llm["cache_hits"]
-    assert report.llm["requests"] == len(llm.sent)
     assert cost["llm_calls_per_1m_context_tokens"] == pytest.approx(
-        cost["llm_calls"] / cost["context_tokens"] * 1e6
+        len(llm.sent) / cost["context_tokens"] * 1e6
     )
-    assert cost["llm_tokens_per_row"] > 0 and cost["llm_unparseable"] == 0
     assert report.extra["models"] == {"qa": "scripted/test"}
-    assert report.extra["prompt_versions"]["hierarchical"].startswith("hierarchical-v1@")
+    assert report.extra["prompt_versions"]["hierarchical"].startswith("hierarchical-v2@")
+    # Every gate saw every pair; the scripted answers (taken from the material) nearly all pass, and the
+    # few that do not (an answer about the prompt header of a one-sentence summary) are replaced by a retry.
+    gates = report.extra["qa_gates"]
+    assert gates["pairs_checked"] == report.stats["qa_gate_pairs"] > 0
+    assert gates["grounding_pass_rate"] > 0.9 and gates["all_gates_pass_rate"] > 0.9
+    assert gates["pairs_dropped"] == 0 and gates["kept_rate"] == 1.0
+
+
+def test_revisit_sets_are_requested_only_for_rows_that_hold_them(fast_run: Any) -> None:
+    """Revisits are asked after the fit check: every revisit set sent ends up in a row (no wasted request)."""
+    _, rows, report, llm = fast_run
+    first_requests = [p for p in llm.sent if "Write 3 new questions" in p]
+    in_rows = sum(q["level"] == "revisit" for r in rows for q in r["questions"])
+    assert first_requests and report.stats["revisit_sets"] == len(first_requests)
+    assert 3 * len(first_requests) - report.stats["qa_pairs_dropped"] <= in_rows <= 3 * len(first_requests)
+    assert report.total_skipped("question") == 0  # nothing was planned that did not fit
 
 
 def test_same_config_gives_identical_rows_from_cached_answers(fast_run: Any) -> None:
-    tmp, rows, _, _ = fast_run
+    tmp, rows, first_report, first_llm = fast_run
     llm = ScriptedLLM(RequestCache(tmp / "llm"))
     again, report = run_rows(fast_config(tmp), llm, quota=3)
     assert again == rows
-    assert llm.sent == [] and report.llm["requests"] == 0 and report.llm["cache_hits"] == report.llm["calls"]
+    # Nothing is sent again: every request of the first run is answered from the cache, and no other.
+    assert llm.sent == [] and report.llm["requests"] == 0
+    assert report.llm["cache_hits"] == first_report.llm["requests"] == len(first_llm.sent)
+
+
+def test_drafts_are_lazy_and_clean_up_when_the_pipeline_stops(tmp_path: Path) -> None:
+    llm = ScriptedLLM(RequestCache(tmp_path / "llm"))
+    report = RunReport()
+    drafts = HierarchicalStrategy(fast_config(tmp_path), llm=llm).drafts(0, 1, report)
+    first = next(drafts)
+    sent_for_one = len(llm.sent)
+    drafts.close()  # what the pipeline does once the shard has its rows
+    assert first.messages and first.n_tokens <= FAST["target_tokens"]
+    assert report.llm["requests"] == sent_for_one and report.stats["qa_gate_pairs"] > 0
+    assert len(report.extra["transcripts"]) == 1
 
 
 def test_llm_work_is_shared_between_configs(tmp_path: Path) -> None:
     """Another config (other row and document sizes) asks nothing again about a chunk the first one had."""
-    shared = {"min_document_tokens": 800, "min_row_fill": 0.0, "max_documents": 120}
+    shared = {"min_document_tokens": 800, "min_row_fill": 0.0, "max_documents": 80}
     first_config = fast_config(tmp_path, **shared)
-    first = ScriptedLLM(RequestCache(tmp_path / "llm"))
-    run_rows(first_config, first)
+    run_rows(first_config, ScriptedLLM(RequestCache(tmp_path / "llm")))
     seen = {
         doc.text[s.start : s.end].strip()
         for doc in HierarchicalStrategy(first_config).document_set().documents
@@ -285,9 +376,7 @@ def test_llm_work_is_shared_between_configs(tmp_path: Path) -> None:
         fast_config(tmp_path, target_tokens=20_000, document_tokens=3200, **shared), second
     )
     assert rows and report.llm["cache_hits"] > 2 * report.llm["requests"]
-    # Small-chunk summaries and detail questions depend on the chunk alone (document-level questions, diverse
-    # and revisit questions depend on the document, which differs between the two configs).
-    chunk_level = ("Summarize the passage above", "Write 1 question about specific details of the passage")
+    chunk_level = ("Summarize the passage above", "about specific details of the passage")
     passages = [
         p.split("Passage:\n", 1)[1].rsplit("\n\n", 1)[0]
         for p in second.sent
@@ -296,9 +385,9 @@ def test_llm_work_is_shared_between_configs(tmp_path: Path) -> None:
     assert not [p for p in passages if p in seen]
 
 
-def test_inputs_are_fitted_to_a_short_context_window(tmp_path: Path) -> None:
-    # A 1,200-token window holds neither a 900-token passage nor six long summaries plus the answer budget:
-    # passages are truncated, summary lists summarized in groups, and the LLM never refuses a request.
+def test_two_chunk_questions_get_excerpts_of_both_chunks(tmp_path: Path) -> None:
+    # 900-token chunks and a 1,400-token window: two passages never fit whole, so each gets a fitted
+    # excerpt (a prefix of its own chunk), never its summary.
     config = fast_config(
         tmp_path,
         small_chunk_tokens=900,
@@ -309,94 +398,92 @@ def test_inputs_are_fitted_to_a_short_context_window(tmp_path: Path) -> None:
         min_document_tokens=2000,
         question_max_chars=60,
         answer_max_chars=60,
+        diverse_questions=6,
+        question_types=["multi_hop", "comparison", "temporal_order"],
+        global_questions=1,
     )
-    llm = ScriptedLLM(RequestCache(tmp_path / "llm"), window=1200, long_summaries=True)
+    llm = ScriptedLLM(RequestCache(tmp_path / "llm"), window=1400)
     rows, report = run_rows(config, llm, quota=1)
+    assert rows and report.llm["context_length"] == 0
+    assert report.stats["two_chunk_excerpts"] > 0 and report.stats["llm_inputs_split"] > 0
+    documents = HierarchicalStrategy(config).document_set().documents
+    chunks = [" ".join(d.text[s.start : s.end].split()) for d in documents for s in d.tree.small]
+    two = [p for p in llm.sent if p.startswith("Passage A:\n")]
+    assert two
+    for prompt in two:
+        a = prompt.split("Passage A:\n", 1)[1].split("\n\nPassage B:\n", 1)[0]
+        b = prompt.split("\n\nPassage B:\n", 1)[1].rsplit("\n\n", 1)[0]
+        for excerpt in (a, b):
+            flat = " ".join(excerpt.split())
+            assert len(flat) > 300 and any(c.startswith(flat) for c in chunks), "not an excerpt of a chunk"
+
+
+def test_gates_retry_failed_pairs_with_another_seed(tmp_path: Path) -> None:
+    llm = ScriptedLLM(RequestCache(tmp_path / "llm"), bad="first")
+    rows, report = run_rows(fast_config(tmp_path), llm, quota=1)
     assert rows
-    assert report.stats["llm_inputs_truncated"] > 0 and report.stats["llm_inputs_split"] > 0
-    assert report.llm["context_length"] == 0
-    with pytest.raises(ConfigError, match="almost no room"):
-        run_rows(fast_config(tmp_path, summary_max_tokens=100), ScriptedLLM(None, window=1400))
+    gates, stats = report.extra["qa_gates"], report.stats
+    assert stats["qa_gate_question_failed"] > 0 and stats["qa_gate_answer_failed"] > 0
+    assert stats["qa_retry_requests"] > 0 and gates["kept_rate"] > 0.95  # retries recover nearly all
+    assert report.llm["qa_retry.requests"] == stats["qa_retry_requests"]  # the LLM layer counts them too
+    assert 0 < gates["question_pass_rate"] < 1 and 0 < gates["all_gates_pass_rate"] < 1
+    for message in rows[0]["messages"][1::2]:
+        assert "Yes yes" not in message["content"]
+
+
+def test_pairs_failing_every_retry_are_dropped_and_counted(tmp_path: Path) -> None:
+    llm = ScriptedLLM(RequestCache(tmp_path / "llm"), bad="always")
+    rows, report = run_rows(fast_config(tmp_path, max_documents=50), llm, 1)
+    assert rows == []
+    assert report.stats["qa_pairs_kept"] == 0 and report.stats["qa_pairs_dropped"] > 0
+    assert (
+        report.skipped["qa_pair"]["failed a quality gate, retries exhausted"]
+        == report.stats["qa_pairs_dropped"]
+    )
+    assert report.skipped["row"]["no question/answer turns (every LLM answer failed or was unparseable)"] >= 1
+    # Each QA request was asked 1 + qa_retries (2) times, each time with another seed.
+    qa_requests = [p for p in llm.sent if "Answer with a JSON array" in p]
+    assert report.stats["qa_retry_requests"] == len(qa_requests) * 2 // 3 > 0
 
 
 def test_unparseable_answers_are_counted_not_fatal(tmp_path: Path) -> None:
-    rows, report = run_rows(
-        fast_config(tmp_path), ScriptedLLM(RequestCache(tmp_path / "llm"), garbage=True), 1
-    )
+    llm = ScriptedLLM(RequestCache(tmp_path / "llm"), garbage=True)
+    rows, report = run_rows(fast_config(tmp_path, max_documents=50), llm, 1)
     assert rows == []
-    assert (
-        report.llm["unparseable"] > 0 and report.stats["llm_unparseable_answers"] == report.llm["unparseable"]
-    )
-    assert report.skipped["row"]["no question/answer turns (every LLM answer was unparseable)"] >= 1
-    assert report.extra["llm_failures"][0]["error"]
+    assert report.llm["unparseable"] > 0 and report.extra["llm_failures"][0]["error"]
+    assert report.skipped["qa_pair"]["no parseable answer"] > 0
 
 
 def test_documents_too_short_are_skipped_with_a_reason(tmp_path: Path) -> None:
     config = fast_config(tmp_path, grouping="none", max_documents=50)
     rows, report = run_rows(config, ScriptedLLM(RequestCache(tmp_path / "llm")))
     assert rows == []
-    reasons = report.skipped["document"]
-    assert reasons["shorter than min_document_tokens=1200 (grouping=none)"] > 0
+    assert report.skipped["document"]["shorter than min_document_tokens=1200 (grouping=none)"] > 0
 
 
-def test_topic_grouping_uses_litelong_retrieval(tmp_path: Path) -> None:
-    config = fast_config(tmp_path, grouping="topic", topic_queries=["election vote", "football match"])
-    rows, report = run_rows(config, ScriptedLLM(RequestCache(tmp_path / "llm")), quota=1)
-    assert rows
-    assert all(d["doc_id"].startswith("topic=") for d in rows[0]["documents"])
-    check_row(rows[0], report.extra["transcripts"][0], config.target_tokens)
+def test_source_grouping_and_topic_queries(tmp_path: Path) -> None:
+    for overrides in ({"grouping": "source"}, {"topic_queries": ["election vote", "football match"]}):
+        config = fast_config(tmp_path, **overrides)
+        rows, report = run_rows(config, ScriptedLLM(RequestCache(tmp_path / "llm")), quota=1)
+        assert rows
+        check_row(rows[0], report.extra["transcripts"][0], config.target_tokens, corpus_ids(config))
+    assert {d["group"] for d in report.extra["transcripts"][0]["documents"]} <= {
+        "",  # a long corpus document stands alone
+        "topic=election vote",
+        "topic=football match",
+    }
 
 
 def test_shards_split_the_documents(tmp_path: Path) -> None:
-    config = fast_config(tmp_path, max_documents=120, min_row_fill=0.0, min_document_tokens=800)
+    config = fast_config(tmp_path, max_documents=80, min_row_fill=0.0, min_document_tokens=800)
     ids = []
     for shard in range(2):
-        report = RunReport()
-        strategy = HierarchicalStrategy(config, llm=ScriptedLLM(RequestCache(tmp_path / "llm")))
-        rows = list(strategy.instruction_rows(shard, 2, report))
-        ids.append({d["doc_id"] for r in rows for d in r["documents"]})
-        # Corpus-wide counts are reported once per run (by shard 0), not once per shard.
-        assert report.stats.get("documents", 0) == (120 if shard == 0 else 0)
+        _rows, report = run_rows(
+            config, ScriptedLLM(RequestCache(tmp_path / "llm")), shard=shard, num_shards=2
+        )
+        ids.append({d["key"] for t in report.extra["transcripts"] for d in t["documents"]})
+        assert report.stats.get("documents", 0) == (80 if shard == 0 else 0)  # corpus counts once per run
     assert ids[0] and ids[1] and not ids[0] & ids[1]
-
-
-# -- pure helpers ---------------------------------------------------------------------------------------
-
-
-def test_helpers_are_pure() -> None:
-    assert qa_pairs_from([{"question": " Who? ", "answer": "Ann."}, {"question": "x"}, "y"]) == [
-        ("Who?", "Ann.")
-    ]
-    assert qa_pairs_from({"questions": [{"q": "Why?", "a": "So."}]}) == [("Why?", "So.")]
-    assert qa_pairs_from("nothing") == []
-    assert qa_max_tokens(2, 100, 50) == 2 * 182 + 8
-    assert trim_summary("One. Two is cut off mid") == "One."
-    assert trim_summary("No end at all") == "No end at all"
-    assert trim_summary("Summary:  It rained. And then") == "It rained."
-    schema = qa_schema(2, 100, 50)
-    assert schema["minItems"] == schema["maxItems"] == 2
-    question = re.compile(schema["items"]["properties"]["question"]["pattern"])
-    assert (
-        question.match("What is it?")
-        and not question.match('Say "hi"?')
-        and not question.match("no capital?")
-    )
-
-
-def test_diverse_and_revisit_choices_are_seeded() -> None:
-    choices = diverse_choices(10, QUESTION_TYPES, 6, seed=7)
-    assert choices == diverse_choices(10, QUESTION_TYPES, 6, seed=7)
-    assert {k for k, _ in choices[:5]} == set(QUESTION_TYPES)  # a full round covers the pool
-    for kind, chunks in choices:
-        assert len(chunks) == (2 if kind in ("multi_hop", "comparison", "temporal_order") else 1)
-        assert list(chunks) == sorted(set(chunks)) and all(0 <= c < 6 for c in chunks)
-    assert {k for k, _ in diverse_choices(5, QUESTION_TYPES, 1, seed=1)} <= {"local_detail", "counting"}
-    assert sorted(revisit_chunk(k, 3, seed=5)[0] for k in range(3)) == [0, 1, 2]
-    assert [revisit_chunk(k, 3, seed=5)[1] for k in range(7)] == [0, 0, 0, 1, 1, 1, 2]
-    assert revisit_draws(random.Random(1), 4, 1.0) == [0, 1, 2, 3]
-    assert revisit_draws(random.Random(1), 4, 0.0) == []
-    draws = [len(revisit_draws(random.Random(i), 10, 0.6)) for i in range(200)]
-    assert 5.0 < sum(draws) / len(draws) < 7.0
 
 
 def test_group_streams() -> None:
@@ -405,26 +492,30 @@ def test_group_streams() -> None:
         Document("b", "y" * 10, {"source": "two"}),
         Document("c", "z", {"source": "one"}),
     ]
-    streams, skipped = group_streams(docs, [5, 100, 5], "source", "source", 50)
+    streams, short, skipped = group_streams(docs, [5, 100, 5], "source", "source", 50)
     assert [(s.key, [d.id for d in s.parts], s.standalone) for s in streams] == [
         ("source=one", ["a", "c"], False),
         ("b", ["b"], True),
     ]
     assert streams[0].text_and_offsets() == ("x\n\nz", [(0, 1), (3, 4)])
-    streams, skipped = group_streams(docs, [5, 100, 5], "none", "source", 50)
+    streams, short, skipped = group_streams(docs, [5, 100, 5], "none", "source", 50)
     assert [s.key for s in streams] == ["b"] and sum(skipped.values()) == 2
+    streams, short, skipped = group_streams(docs, [5, 100, 5], "topic", "source", 50)
+    assert [s.key for s in streams] == ["b"] and [d.id for d in short] == ["a", "c"]
     with pytest.raises(ConfigError, match="group_field"):
         group_streams(docs, [5, 5, 5], "source", "outlet", 50)
 
 
-def test_cost_summary() -> None:
-    cost = cost_summary(
-        {"rows": 2, "row_tokens": 500_000},
-        {"calls": 100, "requests": 40, "cache_hits": 60, "call_tokens_in": 900, "call_tokens_out": 100},
-    )
-    assert cost["llm_calls_per_row"] == 50 and cost["llm_calls_per_1m_context_tokens"] == 200
-    assert cost["llm_tokens_per_1m_context_tokens"] == 2000 and cost["llm_cache_hits"] == 60
-    assert cost_summary({}, {})["llm_calls_per_row"] == 0
+def test_target_tokens_alone_works_on_every_preset() -> None:
+    for name in ("hierarchical-128k", "hierarchical-350k", "hierarchical-650k", "hierarchical-1m"):
+        config = make_config(name, target_tokens=16384)
+        assert isinstance(config, HierarchicalConfig)
+        assert config.doc_tokens < 16384 and 0 < config.min_doc_tokens <= config.doc_tokens
+        HierarchicalStrategy(config).validate()
+    one, twelve = make_config("hierarchical-128k"), make_config("hierarchical-1m")
+    assert isinstance(one, HierarchicalConfig) and isinstance(twelve, HierarchicalConfig)
+    assert one.document_tokens == 114_688  # 7/8 of 131,072: one document per row
+    assert twelve.document_tokens == 1_048_576 * 7 // 8 // 12
 
 
 def test_bad_configs_name_the_fix(tmp_path: Path) -> None:
@@ -435,32 +526,32 @@ def test_bad_configs_name_the_fix(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="Lower document_tokens"):
         HierarchicalConfig(target_tokens=50_000, document_tokens=60_000)
     with pytest.raises(ConfigError, match="min_document_tokens"):
-        HierarchicalConfig(min_document_tokens=90_000)
+        HierarchicalConfig(min_document_tokens=900_000)
     with pytest.raises(ConfigError, match="revisit_probability"):
         HierarchicalConfig(revisit_probability=1.5)
-    with pytest.raises(ConfigError, match="topics_file"):
-        HierarchicalStrategy(HierarchicalConfig(grouping="topic")).validate()
+    with pytest.raises(ConfigError, match="min_answer_overlap"):
+        HierarchicalConfig(min_answer_overlap=2.0)
     with pytest.raises(ConfigError, match="does not exist"):
-        HierarchicalStrategy(
-            HierarchicalConfig(grouping="topic", topics_file=str(tmp_path / "no.jsonl"))
-        ).validate()
+        HierarchicalStrategy(HierarchicalConfig(topics_file=str(tmp_path / "no.jsonl"))).validate()
     with pytest.raises(ValueError, match="chat_template"):
         HierarchicalStrategy(HierarchicalConfig(chat_template="missing.jinja")).validate()
+    with pytest.raises(ConfigError, match="Unknown prompt set"):
+        HierarchicalStrategy(HierarchicalConfig(prompts="hierarchical_v9")).validate()
     with pytest.raises(ConfigError, match="context window"):
         run_rows(fast_config(tmp_path, summary_max_tokens=900), ScriptedLLM(None, window=1000))
 
 
 def test_presets() -> None:
-    expected = {
+    chunking = set()
+    for name, target in {
         "hierarchical-128k": 131_072,
         "hierarchical-350k": 358_400,
         "hierarchical-650k": 665_600,
         "hierarchical-1m": 1_048_576,
-    }
-    chunking = set()
-    for name, target in expected.items():
+    }.items():
         config = make_config(name)
         assert isinstance(config, HierarchicalConfig) and config.target_tokens == target
+        assert config.grouping == "topic" and config.qa_gates
         HierarchicalStrategy(config).validate()
         chunking.add((config.small_chunk_tokens, config.medium_chunk_size, config.temperature, config.seed))
     assert len(chunking) == 1  # every preset cuts and asks alike: they share the LLM work per chunk
@@ -468,12 +559,12 @@ def test_presets() -> None:
         make_config("hierarchical-1m", revisit_probabilty=0.5)
 
 
-# -- integration: the presets end to end on the embedded model ------------------------------------------
+# -- integration: a preset end to end on the embedded model ---------------------------------------------
 
-# Two-chunk documents of ~300 tokens (standalone articles), one question per level and a revisit of every
-# earlier document: ~27 requests to the 135M model for one row of 2-3 documents.
+# Two-chunk documents of ~300 tokens, one question per level and a revisit of every earlier document.
 SMALL: dict[str, Any] = {
-    "max_documents": 30,
+    "max_documents": 60,
+    "max_topics": 40,
     "small_chunk_tokens": 160,
     "medium_chunk_size": 2,
     "document_tokens": 320,
@@ -488,6 +579,9 @@ SMALL: dict[str, Any] = {
     "summary_max_tokens": 48,
     "question_max_chars": 100,
     "answer_max_chars": 100,
+    # The 135M model's pairs nearly all fail the gates (docs/hierarchical.md); the gates are tested above with
+    # scripted answers and measured on this model by the bench, so these structure/resume runs keep all pairs.
+    "qa_gates": False,
     "num_rows": 1,
 }
 
@@ -502,44 +596,43 @@ def small_dataset(run_dir: Path) -> Any:
     return litelong_hf.load("hierarchical-128k", cache_dir=str(run_dir), **SMALL)
 
 
-def _transcripts(config: Any) -> dict[str, dict[str, Any]]:
-    return {t["row_id"]: t for t in iter_transcripts(config)}
+def _transcripts(config: Any) -> list[dict[str, Any]]:
+    return list(iter_transcripts(config))
 
 
 @pytest.mark.integration
 @pytest.mark.slow
 def test_real_rows_have_the_structure_of_the_method(small_dataset: Any, run_dir: Path) -> None:
     config = make_config("hierarchical-128k", cache_dir=str(run_dir), **SMALL)
+    assert isinstance(config, HierarchicalConfig)
     transcripts = _transcripts(config)
     assert len(small_dataset) == 1
-    for row in small_dataset:
-        assert len(row["documents"]) >= 2
-        check_row(row, transcripts[row["id"]], SMALL["target_tokens"])
-        assert "revisit" in {q["level"] for q in row["questions"]}
+    check_row(small_dataset[0], transcripts[0], SMALL["target_tokens"], corpus_ids(config))
     report = merged_report(config)
     assert report.llm["requests"] >= 10 and report.extra["models"]["qa"].startswith("embedded/")
-    assert report.extra["cost"]["llm_calls"] == report.llm["calls"]
+    gates = report.extra["qa_gates"]
+    assert gates["pairs_checked"] > 0 and 0 <= gates["all_gates_pass_rate"] <= 1
+    # Pairs kept include those of documents prepared for the row that did not fit it (asked once, cached).
+    assert report.stats["qa_pairs_kept"] >= len(small_dataset[0]["questions"]) > 0
 
 
 @pytest.mark.integration
 @pytest.mark.slow
 def test_same_run_twice_gives_identical_rows_from_cached_answers(small_dataset: Any, run_dir: Path) -> None:
     config = make_config("hierarchical-128k", cache_dir=str(run_dir), **SMALL)
-    shutil.rmtree(checkpoint_dir(config))
-    for path in run_dir.glob("litelong_hf*"):
-        shutil.rmtree(path)
+    first = merged_report(config)
+    shutil.rmtree(checkpoint_root(config))
     again = litelong_hf.load("hierarchical-128k", cache_dir=str(run_dir), **SMALL)
     for column in ("id", "messages", "n_tokens", "documents", "questions"):
         assert list(again[column]) == list(small_dataset[column])
     report = merged_report(config)
-    assert report.llm["requests"] == 0 and report.llm["cache_hits"] == report.llm["calls"] > 10
+    assert report.llm["requests"] == 0 and report.llm["cache_hits"] == first.llm["requests"] > 10
 
 
 _KILL_SCRIPT = textwrap.dedent(
     """
     import json, sys
     import litelong_hf
-    import litelong_hf.strategies.hierarchical
     ds = litelong_hf.load("hierarchical-128k", cache_dir=sys.argv[1], **json.loads(sys.argv[2]))
     print(json.dumps(list(ds["id"])))
     """
@@ -563,6 +656,4 @@ def test_killed_run_resumes_without_repeating_requests(small_dataset: Any, tmp_p
     assert report.llm["requests"] + report.llm["cache_hits"] == len(RequestCache(cache / "llm"))
     assert ids == list(small_dataset["id"])
     resumed = litelong_hf.load("hierarchical-128k", cache_dir=str(cache), **SMALL)
-    check_row(resumed[0], _transcripts(config)[resumed[0]["id"]], SMALL["target_tokens"])
-    # The same rows as the uninterrupted run (the embedded model is deterministic for a given seed).
     assert list(resumed["messages"]) == list(small_dataset["messages"])

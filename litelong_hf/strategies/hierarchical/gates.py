@@ -1,0 +1,358 @@
+"""Quality gates for question/answer pairs (pure functions): a pair enters a row only if
+
+- **question**: it is a real question (an interrogative word near its start, at least three words), it does
+  not point at its prompt ("the passage above", "this section": meaningless inside a row) and it is not a
+  copy of its material (a source or summary sentence with ``?`` appended: most of its words, in order, as
+  one run of the material);
+- **answer**: it is not degenerate (empty of content, a copy of the question, a repeated phrase, or cut off
+  at the schema's length limit);
+- **grounding**: it is grounded in the material it was asked from (a share of its content words occur
+  there). An optional LLM check (``llm_grounding_check``) runs in the writer, not here.
+
+Each gate returns ``None`` (pass) or a short reason. Words are compared lower-cased, with a light plural
+strip, so ``Elections`` in an answer matches ``election`` in the passage.
+
+Example::
+
+    material = MaterialWords.of("The council approved the budget on Monday after a long debate.")
+    check_pair("When did the council approve the budget?", "On Monday.", material, answer_max_chars=300)
+    # GateResult(question=None, answer=None, grounding=None)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+GATES: tuple[str, ...] = ("question", "answer", "grounding")
+INTERROGATIVES = frozenset(
+    [
+        "what",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "which",
+        "is",
+        "are",
+        "was",
+        "were",
+        "do",
+        "does",
+        "did",
+        "can",
+        "could",
+        "will",
+        "would",
+        "should",
+        "shall",
+        "has",
+        "have",
+        "had",
+        "may",
+        "might",
+        "must",
+    ]
+)
+_WH = frozenset(["what", "who", "whom", "whose", "when", "where", "why", "how", "which"])
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "if",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "from",
+        "as",
+        "into",
+        "about",
+        "over",
+        "after",
+        "before",
+        "between",
+        "during",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "do",
+        "does",
+        "did",
+        "has",
+        "have",
+        "had",
+        "having",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "their",
+        "they",
+        "them",
+        "he",
+        "she",
+        "his",
+        "her",
+        "him",
+        "we",
+        "our",
+        "you",
+        "your",
+        "i",
+        "me",
+        "my",
+        "not",
+        "no",
+        "so",
+        "than",
+        "then",
+        "too",
+        "very",
+        "can",
+        "could",
+        "will",
+        "would",
+        "should",
+        "shall",
+        "may",
+        "might",
+        "must",
+        "what",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "which",
+        "also",
+        "just",
+        "only",
+        "said",
+        "says",
+        "say",
+        "according",
+        "passage",
+        "document",
+        "text",
+        "section",
+    ]
+)
+VACUOUS = frozenset({"answer", "question", "thing", "something"})
+"""Words that do not make a question about anything ("What is the answer?")."""
+_PROMPT_REFERENCE = re.compile(
+    r"\b(passages?|summary|summaries|excerpts?|above|below)\b|\bthis (section|text|part|document)\b|\bthe text\b",
+    re.IGNORECASE,
+)
+"""A question that points at its prompt ("the passage above", "this section") means nothing inside a row."""
+_CUT_END = re.compile(r"[,;:\-–—]\s*\.$|\b(the|a|an|of|and|to|in|with)\.$", re.IGNORECASE)
+"""An answer ending in ``,.`` or ``the.``: cut off by the schema's length limit, the ``.`` forced after it."""
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+QUESTION_OPEN_WORDS = 4
+"""An interrogative word must be among a question's first words (``In which year...``, ``According to...``)."""
+REPEAT_MIN_WORDS = 8
+"""Answers shorter than this are never judged repetitive."""
+MIN_DISTINCT_TRIGRAMS = 0.6
+"""An answer whose distinct word trigrams are fewer than this share of its trigrams repeats itself."""
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased words of ``text``, with a light plural strip (pure)."""
+    out = []
+    for word in _WORD.findall(text.casefold()):
+        word = word.replace("’", "'").removesuffix("'s")
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        out.append(word)
+    return out
+
+
+def content_words(tokens: Sequence[str]) -> list[str]:
+    """The words of ``tokens`` that carry content (not stopwords; numbers count; pure)."""
+    return [w for w in tokens if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+
+
+@dataclass(frozen=True)
+class MaterialWords:
+    """What a pair was asked from, as words: the sequence (for copy runs) and the set (for overlap)."""
+
+    sequence: tuple[str, ...]
+
+    @classmethod
+    def of(cls, *texts: str) -> MaterialWords:
+        joined: list[str] = []
+        for text in texts:
+            joined.extend(words(text))
+            joined.append("\x00")  # a run never spans two materials
+        return cls(tuple(joined))
+
+    @cached_property
+    def vocabulary(self) -> frozenset[str]:
+        return frozenset(self.sequence)
+
+    @cached_property
+    def positions(self) -> dict[str, list[int]]:
+        """Where each word occurs in the sequence."""
+        where: dict[str, list[int]] = {}
+        for i, word in enumerate(self.sequence):
+            where.setdefault(word, []).append(i)
+        return where
+
+    def has_run(self, run: Sequence[str]) -> bool:
+        """True when ``run`` occurs as consecutive words of the material."""
+        n = len(run)
+        if n == 0:
+            return True
+        target = tuple(run)
+        seq = self.sequence
+        return any(seq[i : i + n] == target for i in self.positions.get(target[0], ()))
+
+
+def longest_shared_run(question: Sequence[str], material: MaterialWords) -> int:
+    """Length of the longest run of consecutive question words that occurs in the material (pure)."""
+    best = 0
+    for start in range(len(question)):
+        if len(question) - start <= best:
+            break
+        length = best + 1
+        while start + length <= len(question) and material.has_run(question[start : start + length]):
+            best = length
+            length += 1
+    return best
+
+
+def question_gate(question: str, material: MaterialWords, max_copy: float = 0.8) -> str | None:
+    """``None`` for a real question, else why not (pure)."""
+    tokens = words(question)
+    if len(tokens) < 3 or not question.rstrip().endswith("?"):
+        return "not a question"
+    opening = tokens[:QUESTION_OPEN_WORDS]
+    if tokens[0] not in INTERROGATIVES and not any(w in _WH for w in opening):
+        return "not a question"
+    if _PROMPT_REFERENCE.search(question):
+        return "refers to its prompt"
+    if not [w for w in content_words(tokens) if w not in VACUOUS and w not in INTERROGATIVES]:
+        return "about nothing"
+    body = tokens[1:] if tokens[0] in INTERROGATIVES else tokens
+    if body and longest_shared_run(body, material) >= max(3, max_copy * len(body)):
+        return "copy of its material"
+    return None
+
+
+def answer_gate(answer: str, question: str, answer_max_chars: int) -> str | None:
+    """``None`` for a usable answer, else why not: no content, a copy of the question, repetition or
+    truncation (pure)."""
+    tokens = words(answer)
+    if not content_words(tokens):
+        return "no content"
+    if tokens == words(question):
+        return "copy of the question"
+    end = answer.rstrip()
+    if (
+        len(answer) >= answer_max_chars - 2
+        or end[-1:] not in (".", "!", "?", '"', ")")
+        or _CUT_END.search(end)
+    ):
+        return "truncated"
+    if len(tokens) >= REPEAT_MIN_WORDS:
+        trigrams = [tuple(tokens[i : i + 3]) for i in range(len(tokens) - 2)]
+        if len(set(trigrams)) < MIN_DISTINCT_TRIGRAMS * len(trigrams):
+            return "repetition"
+    if any(tokens[i] == tokens[i + 1] == tokens[i + 2] for i in range(len(tokens) - 2)):
+        return "repetition"
+    return None
+
+
+def grounding_gate(answer: str, material: MaterialWords, min_overlap: float = 0.5) -> str | None:
+    """``None`` when at least ``min_overlap`` of the answer's content words occur in the material (pure)."""
+    content = content_words(words(answer))
+    if not content:
+        return "no content"
+    found = sum(1 for w in content if w in material.vocabulary)
+    if found < min_overlap * len(content):
+        return "not in its material"
+    return None
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """Each gate's verdict on one pair: ``None`` (pass) or a reason."""
+
+    question: str | None = None
+    answer: str | None = None
+    grounding: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.question is None and self.answer is None and self.grounding is None
+
+    def failures(self) -> list[tuple[str, str]]:
+        """``(gate, reason)`` of each failed gate, in :data:`GATES` order."""
+        return [(g, r) for g in GATES if (r := getattr(self, g)) is not None]
+
+
+def check_pair(
+    question: str,
+    answer: str,
+    material: MaterialWords,
+    *,
+    answer_max_chars: int,
+    max_copy: float = 0.8,
+    min_overlap: float = 0.5,
+) -> GateResult:
+    """Every gate on one pair; all gates run, so each gate's pass rate is measured on every pair (pure)."""
+    return GateResult(
+        question=question_gate(question, material, max_copy),
+        answer=answer_gate(answer, question, answer_max_chars),
+        grounding=grounding_gate(answer, material, min_overlap),
+    )
+
+
+def normalized_question(question: str) -> str:
+    """A key under which two wordings of the same question collide (pure)."""
+    return " ".join(words(question))
+
+
+def gate_summary(stats: Mapping[str, Any]) -> dict[str, float]:
+    """Per-gate pass rates of a run from the ``qa_gate_*`` counters (pure; works on merged shard reports).
+
+    Rates are over every pair checked (first answers and retries); ``kept_rate`` is the share of wanted pairs
+    that made it into the documents' plans after retries."""
+    get = stats.get
+    checked = int(get("qa_gate_pairs", 0))
+    summary: dict[str, float] = {"pairs_checked": checked}
+    for gate in (*GATES, "llm"):
+        failed = int(get(f"qa_gate_{gate}_failed", 0))
+        base = int(get("qa_gate_llm_checked", 0)) if gate == "llm" else checked
+        summary[f"{gate}_pass_rate"] = 1.0 - failed / base if base else 1.0
+    passed = int(get("qa_gate_passed", 0))
+    summary["all_gates_pass_rate"] = passed / checked if checked else 1.0
+    summary["retry_requests"] = int(get("qa_retry_requests", 0))
+    summary["pairs_kept"] = int(get("qa_pairs_kept", 0))
+    summary["pairs_dropped"] = int(get("qa_pairs_dropped", 0))
+    wanted = summary["pairs_kept"] + summary["pairs_dropped"]
+    summary["kept_rate"] = summary["pairs_kept"] / wanted if wanted else 1.0
+    return summary
