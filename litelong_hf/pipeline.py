@@ -8,7 +8,6 @@ an unfinished shard are kept by the request cache, so no completed request is re
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,11 +40,16 @@ def shard_rows(
         return
     # Closed explicitly: a strategy's `finally` (counters into the report, LLM shut down) runs as soon as
     # the shard has its rows, not whenever the generator happens to be collected.
-    with contextlib.closing(strategy.drafts(shard, num_shards, report)) as drafts:
+    drafts = strategy.drafts(shard, num_shards, report)
+    try:
         for draft in drafts:
             yield from maker.rows(draft, row_quota)
             if row_quota is not None and maker.made >= row_quota:
                 return
+    finally:
+        close = getattr(drafts, "close", None)  # generators; a plain iterator has nothing to release
+        if close is not None:
+            close()
 
 
 class NoRowsError(RuntimeError):
