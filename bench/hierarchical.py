@@ -135,7 +135,7 @@ def reference_seconds(config: Any, row: dict[str, Any]) -> float:
 
 def _config(name: str, cache_dir: str, **overrides: Any) -> Any:
     import litelong_hf.strategies.hierarchical  # noqa: F401  (registers the strategy)
-    from litelong_hf.config import make_config
+    from litelong_hf.presets import make_config
 
     return make_config(name, cache_dir=cache_dir, **overrides)
 

@@ -14,8 +14,8 @@ import time
 from _common import check, finish
 
 import litelong_hf
-from litelong_hf.config import make_config
 from litelong_hf.pipeline import checkpoint_root, merged_report
+from litelong_hf.presets import make_config
 from litelong_hf.tokens import TokenCounter
 
 SELECTION = {"categories": ["POL"], "max_subcategories": 2, "expansion_factor": 2, "llm_max_tokens": 300}

@@ -35,7 +35,7 @@ REFERENCE_BATCH = 10  # rows per reference encode_batch call
 
 
 def _config(name: str, cache_dir: str, **overrides: object) -> Any:
-    from litelong_hf.config import make_config
+    from litelong_hf.presets import make_config
 
     return make_config(name, cache_dir=cache_dir, **overrides)
 

@@ -35,9 +35,9 @@ from typing import Any
 import datasets
 from _common import check, finish
 
-from litelong_hf.config import make_config, preset_names
 from litelong_hf.evaluation.purity import dominant_label_share
 from litelong_hf.pipeline import shard_rows
+from litelong_hf.presets import make_config, preset_names
 from litelong_hf.report import RunReport
 from litelong_hf.strategies.litelong import LiteLongStrategy
 from litelong_hf.tokens import TokenCounter

@@ -28,9 +28,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=160, help="rows in all (spread over the 8 shards)")
     args = parser.parse_args()
-    from litelong_hf.config import make_config
     from litelong_hf.executors import run_on_ray
     from litelong_hf.pipeline import run_shard
+    from litelong_hf.presets import make_config
 
     with tempfile.TemporaryDirectory() as cache:
         common = {"num_shards": SHARDS, "num_rows": args.rows, "cache_dir": cache}
@@ -51,7 +51,9 @@ def main() -> None:
         tokens = args.rows * 65_536
         print(f"  {args.rows} rows of 65,536 tokens in {SHARDS} shards")
         print(f"  in process: {local_seconds:.1f} s ({tokens / local_seconds / 1e6:.2f} M tok/s)")
-        print(f"  Ray (local cluster, 2 CPUs, incl. start-up): {ray_seconds:.1f} s ({tokens / ray_seconds / 1e6:.2f} M tok/s)")
+        print(
+            f"  Ray (local cluster, 2 CPUs, incl. start-up): {ray_seconds:.1f} s ({tokens / ray_seconds / 1e6:.2f} M tok/s)"
+        )
         same = all(a.equals(b) for a, b in zip(shard_tables(local), shard_tables(on_ray), strict=True))
         print(f"  identical rows: {same}")
         check("Ray / in-process throughput", local_seconds / ray_seconds, 0.8)

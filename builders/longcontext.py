@@ -23,10 +23,11 @@ import datasets
 import pyarrow as pa
 
 from litelong_hf import layout
-from litelong_hf.config import BaseConfig, config_fields, make_config, preset_names, strategy_config_class
+from litelong_hf.config import BaseConfig
 from litelong_hf.pipeline import iter_shard
+from litelong_hf.presets import config_fields, make_config, preset_names
 from litelong_hf.rows import INSTRUCTION_FEATURES, PRETRAINING_FEATURES
-from litelong_hf.strategies import make_strategy
+from litelong_hf.strategies import make_strategy, strategy_config_class
 
 DATASET_NAME = "litelong_hf"
 

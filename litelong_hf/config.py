@@ -11,10 +11,7 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any, ClassVar
-
-import yaml
 
 from .corpus import CorpusConfig
 from .index import IndexConfig
@@ -286,74 +283,3 @@ class BaseConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-_STRATEGIES: dict[str, type[BaseConfig]] = {}
-
-
-def register_strategy(name: str, config_class: type[BaseConfig]) -> None:
-    """Make ``strategy: name`` in a preset build a ``config_class``."""
-    _STRATEGIES[name] = config_class
-
-
-def strategy_config_class(strategy: str) -> type[BaseConfig]:
-    _import_strategies()
-    if strategy not in _STRATEGIES:
-        raise ConfigError(f"Unknown strategy {strategy!r}; known: {sorted(_STRATEGIES)}.")
-    return _STRATEGIES[strategy]
-
-
-def _import_strategies() -> None:
-    # Strategy modules register their config classes on import.
-    from . import strategies  # noqa: F401
-
-
-def preset_names() -> list[str]:
-    """Names of the YAML presets shipped in ``configs/``."""
-    files = resources.files("litelong_hf.presets")
-    return sorted(p.name.removesuffix(".yaml") for p in files.iterdir() if p.name.endswith(".yaml"))
-
-
-def load_preset(name: str) -> dict[str, Any]:
-    """The raw YAML mapping of preset ``name``."""
-    names = preset_names()
-    if name not in names:
-        raise ConfigError(f"Unknown config {name!r}. Valid config names: {', '.join(names)}.")
-    text = resources.files("litelong_hf.presets").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
-    data = yaml.safe_load(text) or {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"Preset {name}.yaml must be a mapping of field: value.")
-    data.setdefault("name", name)
-    return data
-
-
-def config_fields(config_class: type[BaseConfig]) -> dict[str, dataclasses.Field[Any]]:
-    return {f.name: f for f in dataclasses.fields(config_class)}
-
-
-def make_config(name: str, **overrides: Any) -> BaseConfig:
-    """Build the config of preset ``name`` with keyword overrides (``None`` values are ignored).
-
-    Raises :class:`ConfigError` for an unknown name or a field the strategy does not have.
-    """
-    data = load_preset(name)
-    config_class = strategy_config_class(str(data.get("strategy", "")))
-    known = config_fields(config_class)
-    unknown = sorted(k for k in list(data) + list(overrides) if k not in known)
-    if unknown:
-        raise ConfigError(
-            f"Unknown field(s) {unknown} for config {name!r} (strategy {data.get('strategy')!r}). "
-            f"Valid fields: {', '.join(sorted(known))}."
-        )
-    data.update({k: v for k, v in overrides.items() if v is not None})
-    try:
-        return config_class(**data)
-    except TypeError as exc:
-        raise ConfigError(f"Invalid config {name!r}: {exc}") from exc
-
-
-def config_from_dict(data: dict[str, Any]) -> BaseConfig:
-    """Rebuild a config saved with :meth:`BaseConfig.to_dict`."""
-    config_class = strategy_config_class(str(data.get("strategy", "")))
-    known = config_fields(config_class)
-    return config_class(**{k: v for k, v in data.items() if k in known})

@@ -20,7 +20,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .config import BaseConfig, ConfigError, config_from_dict
+from .config import BaseConfig, ConfigError
+from .presets import config_from_dict
 from .progress import progress_bar
 
 RAY_INSTALL_HINT = "pip install 'litelong-hf[ray]'"

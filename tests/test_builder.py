@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 import litelong_hf
 from litelong_hf.builders import LongContextBuilder
-from litelong_hf.config import ConfigError, make_config, preset_names
+from litelong_hf.config import ConfigError
 from litelong_hf.pipeline import NoRowsError, require_rows, run_shard, shard_files, shard_quota
+from litelong_hf.presets import make_config, preset_names
 from litelong_hf.report import RunReport
 
 SMALL = {"max_documents": 400}

@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import litelong_hf
-from litelong_hf.config import make_config
 from litelong_hf.pipeline import merged_report, run_shard, shard_complete, shard_files
+from litelong_hf.presets import make_config
 
 SMALL = {"target_tokens": 4096, "num_shards": 4}
 
@@ -22,7 +22,9 @@ def rows_of(ds: Any) -> list[dict[str, Any]]:
 
 
 def test_streaming_yields_rows_before_the_shard_is_done(tmp_path: Path) -> None:
-    ds = litelong_hf.load("random-concat-64k", streaming=True, cache_dir=str(tmp_path), target_tokens=4096, num_shards=1)
+    ds = litelong_hf.load(
+        "random-concat-64k", streaming=True, cache_dir=str(tmp_path), target_tokens=4096, num_shards=1
+    )
     iterator = iter(ds)
     first = next(iterator)
     assert len(first["input_ids"]) == 4096
@@ -36,7 +38,9 @@ def test_streaming_yields_rows_before_the_shard_is_done(tmp_path: Path) -> None:
 
 def test_rows_do_not_depend_on_the_number_of_workers(tmp_path: Path) -> None:
     one = litelong_hf.load("random-concat-64k", num_rows=6, cache_dir=str(tmp_path / "a"), **SMALL)
-    three = litelong_hf.load("random-concat-64k", num_rows=6, num_proc=3, cache_dir=str(tmp_path / "b"), **SMALL)
+    three = litelong_hf.load(
+        "random-concat-64k", num_rows=6, num_proc=3, cache_dir=str(tmp_path / "b"), **SMALL
+    )
     assert len(one) == 6
     assert rows_of(one) == rows_of(three)
 
@@ -77,7 +81,11 @@ def test_ray_executor_matches_local_rows_and_survives_a_killed_worker(
     assert marker.is_file()  # the crash really happened
     assert rows_of(on_ray) == rows_of(local)
     config = make_config(
-        "random-concat-64k", num_rows=8, cache_dir=str(tmp_path / "ray"), shards_dir=f"file://{shards_dir}", **SMALL
+        "random-concat-64k",
+        num_rows=8,
+        cache_dir=str(tmp_path / "ray"),
+        shards_dir=f"file://{shards_dir}",
+        **SMALL,
     )
     assert all(shard_complete(config, s) for s in range(config.num_shards))
     assert list(shards_dir.rglob("*.report.json"))

@@ -12,13 +12,15 @@ import typer
 import yaml
 
 from .. import layout
-from ..config import ConfigError, config_fields, load_preset, preset_names, strategy_config_class
+from ..config import ConfigError
 from ..errors import cli_errors
 from ..layout import RunDir
+from ..presets import config_fields, load_preset, preset_names
 from ..progress import console
 from ..report import render_report
 from ..run import Run
 from ..secrets import known_secrets, redact
+from ..strategies import strategy_config_class
 from .options import collect_overrides, config_option_parameters
 
 MAX_CARD_DEBATES = 50

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import typer
 
-from ..config import ConfigError, load_preset, make_config, strategy_config_class
+from ..config import ConfigError
 from ..layout import atomic_write_jsonl, write_topics
 from ..llm import LLMError
+from ..presets import load_preset, make_config
 from ..progress import console
 from ..prompting import PromptError
 from ..report import RunReport, render_report
+from ..strategies import strategy_config_class
 from ..taxonomy import TaxonomyError
 
 USER_ERRORS = (ConfigError, TaxonomyError, PromptError, LLMError)

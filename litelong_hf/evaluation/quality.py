@@ -127,8 +127,9 @@ def strategy_baseline_rows(
     spec: CorpusConfig, n_rows: int, target_tokens: int, tokenizer: str, seed: int
 ) -> list[RowView]:
     """``n_rows`` rows of the ``random-concat`` strategy on corpus ``spec``, made in memory by the pipeline."""
-    from ..config import ConfigError, make_config
+    from ..config import ConfigError
     from ..pipeline import shard_rows
+    from ..presets import make_config
     from ..report import RunReport
     from ..strategies import make_strategy
 

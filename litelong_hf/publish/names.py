@@ -44,7 +44,7 @@ class ConfigName(NamedTuple):
 @lru_cache(maxsize=1)
 def known_methods() -> tuple[str, ...]:
     """Method families that may be published, longest first (``litelong-nextlong`` before ``litelong``)."""
-    from litelong_hf.config import preset_names
+    from litelong_hf.presets import preset_names
 
     methods = set(_BUILTIN_METHODS)
     methods.update(

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config import BaseConfig, ConfigError, register_strategy
+from ..config import BaseConfig, ConfigError
 
 _STRATEGY_CLASSES: dict[str, Any] = {}
+_CONFIG_CLASSES: dict[str, type[BaseConfig]] = {}
 
 
 def register(name: str, config_class: type[BaseConfig], strategy_class: Any) -> None:
     """Register a strategy under ``name`` (the ``strategy:`` value of presets)."""
-    register_strategy(name, config_class)
+    _CONFIG_CLASSES[name] = config_class
     _STRATEGY_CLASSES[name] = strategy_class
+
+
+def strategy_config_class(strategy: str) -> type[BaseConfig]:
+    """The config dataclass of strategy ``strategy`` (the ``strategy:`` value of a preset)."""
+    if strategy not in _CONFIG_CLASSES:
+        raise ConfigError(f"Unknown strategy {strategy!r}; known: {sorted(_CONFIG_CLASSES)}.")
+    return _CONFIG_CLASSES[strategy]
 
 
 def make_strategy(config: BaseConfig) -> Any:

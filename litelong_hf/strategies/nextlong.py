@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -53,34 +53,77 @@ _WINDOW_TOKENS = 16 * 1024 * 1024  # plan at most ~this many row tokens ahead of
 class NExtLongConfig(BaseConfig):
     """NExtLong: meta-documents chunked and interleaved with hard negatives mined by BM25."""
 
-    strategy: str = STRATEGY
-    """Always ``nextlong``."""
-    chunk_chars: int = 2048
-    """Largest chunk in characters: consecutive lines are grouped while the group stays within this
-    (the paper's best; 1,024 is slightly better at 128K only)."""
-    split_long_lines: str = "sentences"
-    """What to do with a line longer than ``chunk_chars``: ``sentences`` cuts it after sentence ends (and
-    an over-long sentence after whitespace) before grouping; ``none`` keeps it as one chunk (METHODS.md's
-    literal rule, which makes every document of a corpus without line breaks a single chunk). Text whose
-    lines all fit gives the same chunks either way."""
-    overfetch: float = 1.5
-    """Hits fetched per meta-chunk, as a multiple of k (plus 8): room for duplicates and chunks already
-    used in the row. A seed whose hits run out is searched again with 4x as many."""
-    search_batch: int = 256
-    """Meta-chunk queries per BM25 call (many seeds are searched together)."""
-    bm25_backend: str = "numpy"
-    """bm25s top-k backend for mining: ``numpy`` (no JIT) or ``numba`` (faster on large corpora after a
-    ~5 s compile per process)."""
-    label_field: str | None = "source"
-    """Document metadata field used as a topic label in the hardness report (``source``: the outlet of
-    the demo articles); ``None`` or a missing field: no label statistics."""
-    hardness_samples: int = 8
-    """Random chunks scored per meta-chunk as the baseline of the hardness report (0: no baseline)."""
-    mix_short_ratio: int = 0
-    """Mixed-length recipe: after every long row, this many rows of ``mix_short_tokens`` (the 512K recipe
-    uses 2, i.e. 1:2); 0 makes every row ``target_tokens`` long."""
-    mix_short_tokens: int = 65_536
-    """Length of the short rows of the mixed recipe."""
+    strategy: str = field(default=STRATEGY, metadata={"help": "Always ``nextlong``."})
+    chunk_chars: int = field(
+        default=2048,
+        metadata={
+            "help": (
+                "Largest chunk in characters: consecutive lines are grouped while the group stays within this (the "
+                "paper's best; 1,024 is slightly better at 128K only)."
+            )
+        },
+    )
+    split_long_lines: str = field(
+        default="sentences",
+        metadata={
+            "help": (
+                "What to do with a line longer than ``chunk_chars``: ``sentences`` cuts it after sentence ends (and "
+                "an over-long sentence after whitespace) before grouping; ``none`` keeps it as one chunk "
+                "(METHODS.md's literal rule, which makes every document of a corpus without line breaks a single "
+                "chunk). Text whose lines all fit gives the same chunks either way."
+            )
+        },
+    )
+    overfetch: float = field(
+        default=1.5,
+        metadata={
+            "help": (
+                "Hits fetched per meta-chunk, as a multiple of k (plus 8): room for duplicates and chunks already "
+                "used in the row. A seed whose hits run out is searched again with 4x as many."
+            )
+        },
+    )
+    search_batch: int = field(
+        default=256, metadata={"help": "Meta-chunk queries per BM25 call (many seeds are searched together)."}
+    )
+    bm25_backend: str = field(
+        default="numpy",
+        metadata={
+            "help": (
+                "bm25s top-k backend for mining: ``numpy`` (no JIT) or ``numba`` (faster on large corpora after a ~5 "
+                "s compile per process)."
+            )
+        },
+    )
+    label_field: str | None = field(
+        default="source",
+        metadata={
+            "help": (
+                "Document metadata field used as a topic label in the hardness report (``source``: the outlet of the "
+                "demo articles); ``None`` or a missing field: no label statistics."
+            )
+        },
+    )
+    hardness_samples: int = field(
+        default=8,
+        metadata={
+            "help": (
+                "Random chunks scored per meta-chunk as the baseline of the hardness report (0: no baseline)."
+            )
+        },
+    )
+    mix_short_ratio: int = field(
+        default=0,
+        metadata={
+            "help": (
+                "Mixed-length recipe: after every long row, this many rows of ``mix_short_tokens`` (the 512K recipe "
+                "uses 2, i.e. 1:2); 0 makes every row ``target_tokens`` long."
+            )
+        },
+    )
+    mix_short_tokens: int = field(
+        default=65_536, metadata={"help": "Length of the short rows of the mixed recipe."}
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -125,7 +125,8 @@ def test_load_corpus_errors_are_not_wrapped(tmp_path: Path, corpora: dict[str, P
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     result = runner.invoke(
-        app, ["--debug", "generate", "nextlong-64k", "--out", str(tmp_path / "o"), "--corpus", "/no/such.jsonl"]
+        app,
+        ["--debug", "generate", "nextlong-64k", "--out", str(tmp_path / "o"), "--corpus", "/no/such.jsonl"],
     )
     assert result.exit_code != 0
     assert isinstance(result.exception, CorpusError)

@@ -22,11 +22,12 @@ from resume_helpers import kill_after_answers
 
 import litelong_hf
 from litelong_hf.chat import chat_format
-from litelong_hf.config import ConfigError, make_config
+from litelong_hf.config import ConfigError
 from litelong_hf.corpus import Document, load_documents
 from litelong_hf.llm import ChatLLM, ChatRequest, RawCompletion, RequestCache
 from litelong_hf.llm.errors import ContextLengthExceeded
 from litelong_hf.pipeline import checkpoint_root, iter_transcripts, merged_report
+from litelong_hf.presets import make_config
 from litelong_hf.report import RunReport
 from litelong_hf.rows import RowMaker
 from litelong_hf.strategies.hierarchical import (

@@ -16,11 +16,12 @@ from resume_helpers import kill_after_answers
 from scripted_llm import ScriptedLLM, step_of
 
 import litelong_hf
-from litelong_hf.config import ConfigError, make_config
+from litelong_hf.config import ConfigError
 from litelong_hf.index import Hit, IndexBuildError, get_or_build_index
 from litelong_hf.layout import TopicsFileError, write_topics
 from litelong_hf.llm import RequestCache
 from litelong_hf.pipeline import NoRowsError, checkpoint_root, iter_transcripts, merged_report, shard_rows
+from litelong_hf.presets import make_config
 from litelong_hf.report import RunReport
 from litelong_hf.strategies.common import hits_needed, order_documents, seed_for
 from litelong_hf.strategies.debate import match_title, normalize_title

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 import litelong_hf
-from litelong_hf.config import ConfigError, make_config
+from litelong_hf.config import ConfigError
 from litelong_hf.pipeline import merged_report
+from litelong_hf.presets import make_config
 from litelong_hf.report import RunReport
 from litelong_hf.strategies.litelong_nextlong import LiteLongNExtLongStrategy
 from litelong_hf.strategies.negatives import chunk_doc_id

@@ -20,8 +20,9 @@ import pyarrow.parquet as pq
 import pytest
 from nextlong_corpora import synthetic_records, write_jsonl
 
-from litelong_hf.config import ConfigError, make_config
+from litelong_hf.config import ConfigError
 from litelong_hf.pipeline import run_shard, shard_rows
+from litelong_hf.presets import make_config
 from litelong_hf.report import RunReport
 from litelong_hf.strategies import make_strategy
 from litelong_hf.strategies.base import shard_slice

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ...config import BaseConfig, ConfigError
 from .prompts import hierarchical_prompts
@@ -30,6 +30,8 @@ MIN_DOCUMENT_SHARE = 0.4
 @dataclass
 class HierarchicalConfig(BaseConfig):
     """Hierarchical QA: chunk trees, bottom-up summaries, gated hierarchical/diverse/revisit QA, chat rows."""
+
+    LLM_ROLES: ClassVar[tuple[str, ...]] = ("qa",)
 
     strategy: str = field(default=STRATEGY, metadata={"help": "Always ``hierarchical``."})
     grouping: str = field(
