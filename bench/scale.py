@@ -106,9 +106,9 @@ def child_store(corpus: str, cache: str) -> dict[str, float]:
 
 
 def child_build(corpus: str, cache: str) -> dict[str, float]:
-    from litelong_hf.config import make_config
     from litelong_hf.corpus import open_store
     from litelong_hf.index import get_or_build_index
+    from litelong_hf.presets import make_config
 
     config = make_config("litelong-128k", corpus=corpus, id_column="id", cache_dir=cache)
     store = open_store(config.corpus_config(), cache_dir=cache)
@@ -134,9 +134,9 @@ def child_reference(corpus: str, cache: str) -> dict[str, float]:
     """Plain bm25s, one process: the same tokenizer settings, then ``BM25.index`` over every document."""
     import bm25s
 
-    from litelong_hf.config import make_config
     from litelong_hf.corpus import open_store
     from litelong_hf.index import _make_term_tokenizer
+    from litelong_hf.presets import make_config
 
     config = make_config("litelong-128k", corpus=corpus, id_column="id", cache_dir=cache)
     store = open_store(config.corpus_config(), cache_dir=cache)
@@ -164,8 +164,8 @@ def _rss_parts() -> dict[str, float]:
 
 
 def child_nextlong(corpus: str, cache: str, rows: int) -> dict[str, float]:
-    from litelong_hf.config import make_config
     from litelong_hf.pipeline import shard_rows
+    from litelong_hf.presets import make_config
     from litelong_hf.report import RunReport
     from litelong_hf.strategies import make_strategy
 
@@ -184,8 +184,8 @@ def child_nextlong(corpus: str, cache: str, rows: int) -> dict[str, float]:
 
 def child_litelong(corpus: str, cache: str, topics: str) -> dict[str, float]:
     start = time.perf_counter()
-    from litelong_hf.config import make_config
     from litelong_hf.pipeline import shard_rows
+    from litelong_hf.presets import make_config
     from litelong_hf.report import RunReport
     from litelong_hf.strategies import make_strategy
 

@@ -301,6 +301,10 @@ def _iter_files(spec: CorpusConfig) -> Iterator[dict[str, Any]]:
                 raise CorpusError(f"Cannot read {path}: {exc}. Is it UTF-8 text?") from exc
             yield {"text": text, "id": Path(path).name, "path": path}
         return
+    # An empty file holds no documents (datasets' json reader fails on one with a confusing StopIteration).
+    files = [f for f in files if "://" in f or os.path.getsize(f) > 0]
+    if not files:
+        return
     try:
         if fmt == "parquet":
             yield from _iter_parquet(files)  # pyarrow directly: no datasets (and torch) import, batched reads

@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from . import layout
 from .corpus import CorpusConfig, CorpusError, Document, DocumentFilter, corpus_fingerprint, iter_records
-from .idmap import IdIndex, _advise
+from .idmap import IdIndex, PreadStrings, _advise
 from .progress import console, progress_enabled
 from .report import RunReport
 
@@ -68,18 +68,31 @@ class DocumentStore(Mapping[str, Document]):
         starts: list[int] = []
         total = 0
         self._maps: list[mmap.mmap] = []
+        self._readers: list[tuple[PreadStrings, PreadStrings]] = []  # (ids, texts) of each part, by pread
+        self._part_of: list[tuple[int, int]] = []  # (part, batch within the part) of each batch
         for part in range(int(info["parts"])):
             with open(path / _part_name(part), "rb") as handle:
                 mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
             _advise(mapped, "MADV_RANDOM")  # random access by position: no read-ahead of neighbours
             self._maps.append(mapped)
             reader = pa.ipc.open_file(pa.BufferReader(pa.py_buffer(mapped)))
+            kept: list[pa.RecordBatch] = []
             for i in range(reader.num_record_batches):
                 batch = reader.get_batch(i)
                 if batch.num_rows:
                     starts.append(total)
                     self._batches.append(batch)
+                    self._part_of.append((part, len(kept)))
+                    kept.append(batch)
                     total += batch.num_rows
+            file = path / _part_name(part)
+            self._readers.append(
+                (
+                    PreadStrings(file, mapped, [b.column(0) for b in kept]),
+                    PreadStrings(file, mapped, [b.column(1) for b in kept]),
+                )
+            )
+            _advise(mapped, "MADV_DONTNEED")  # the footer and batch headers read above
         self._starts = starts
         self._len = total
         self._id_index: IdIndex | None = None
@@ -101,25 +114,26 @@ class DocumentStore(Mapping[str, Document]):
         b = bisect.bisect_right(self._starts, position) - 1
         return self._batches[b], position - self._starts[b]
 
+    def _read(self, position: int, column: int) -> str:
+        """Column 0 (id) or 1 (text) at ``position``, read with ``pread`` (see :class:`PreadStrings`)."""
+        if not 0 <= position < self._len:
+            raise IndexError(f"document position {position} out of range 0..{self._len - 1}")
+        b = bisect.bisect_right(self._starts, position) - 1
+        part, local = self._part_of[b]
+        return self._readers[part][column].get(local, position - self._starts[b])
+
     def text(self, position: int) -> str:
-        batch, row = self._locate(position)
-        return str(batch.column(1)[row].as_py())
+        return self._read(position, 1)
 
     def doc_id(self, position: int) -> str:
-        batch, row = self._locate(position)
-        return str(batch.column(0)[row].as_py())
+        return self._read(position, 0)
 
     def meta(self, position: int) -> dict[str, Any]:
         batch, row = self._locate(position)
         return dict(json.loads(batch.column(2)[row].as_py()))
 
     def document(self, position: int) -> Document:
-        batch, row = self._locate(position)
-        return Document(
-            id=str(batch.column(0)[row].as_py()),
-            text=str(batch.column(1)[row].as_py()),
-            meta=dict(json.loads(batch.column(2)[row].as_py())),
-        )
+        return Document(id=self.doc_id(position), text=self.text(position), meta=self.meta(position))
 
     def texts(self, positions: Sequence[int]) -> list[str]:
         """The texts at ``positions`` (any order, repeats allowed)."""

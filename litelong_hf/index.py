@@ -398,6 +398,8 @@ class _Shard:
     nonoccurrence: np.ndarray | None = None
     maps: list[Any] = field(default_factory=list, repr=False)
     """The ``mmap`` objects behind a loaded shard's arrays (released after each query)."""
+    files: _PostingFiles | None = field(default=None, repr=False)
+    """Where ``data`` and ``indices`` lie on disk, for a loaded shard: searches read postings with ``pread``."""
 
     def postings(self, term: int) -> np.ndarray:
         return self.indices[int(self.indptr[term]) : int(self.indptr[term + 1])]
@@ -410,6 +412,53 @@ class _Shard:
                 mapped.madvise(mmap.MADV_DONTNEED)
             except (AttributeError, OSError, ValueError):
                 return  # not Linux, or a closed map: nothing to release
+
+
+class _PostingFiles:
+    """Open files of a saved shard's ``data`` and ``indices`` arrays, read term by term with ``pread``.
+
+    Through the memory mapping, a page fault maps the whole page-cache folio around it (1-2 MB on current
+    Linux kernels with large folios), so a query of a few hundred terms made most of a shard's files
+    resident; ``pread`` copies only each term's postings (the page cache keeps the rest, shared).
+    """
+
+    def __init__(self, data: np.memmap, indices: np.memmap) -> None:
+        self.data_fd = os.open(str(data.filename), os.O_RDONLY)
+        self.indices_fd = os.open(str(indices.filename), os.O_RDONLY)
+        self.data_offset, self.indices_offset = int(data.offset), int(indices.offset)
+        self.data_dtype, self.indices_dtype = data.dtype, indices.dtype
+
+    @staticmethod
+    def _read(fd: int, offset: int, dtype: np.dtype[Any], lo: int, hi: int) -> np.ndarray:
+        out = np.empty(hi - lo, dtype=dtype)
+        got = os.preadv(fd, [out.data.cast("B")], offset + lo * dtype.itemsize)
+        if got != out.nbytes:
+            raise IndexBuildError("The index files are truncated; delete the index folder to rebuild it.")
+        return out
+
+    def postings(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        return (
+            self._read(self.indices_fd, self.indices_offset, self.indices_dtype, lo, hi),
+            self._read(self.data_fd, self.data_offset, self.data_dtype, lo, hi),
+        )
+
+    def __del__(self) -> None:
+        for fd in (getattr(self, "data_fd", -1), getattr(self, "indices_fd", -1)):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    continue
+
+
+def _accumulate_pread(shard: _Shard, files: _PostingFiles, terms: np.ndarray, out: np.ndarray) -> None:
+    """Same float32 additions in the same order as :func:`_accumulate_numpy` and the numba kernel."""
+    indptr = shard.indptr
+    for term in terms.tolist():
+        lo, hi = int(indptr[term]), int(indptr[term + 1])
+        if hi > lo:
+            indices, data = files.postings(lo, hi)
+            out[indices] += data  # a term's documents are distinct: no lost updates
 
 
 def _accumulate_numpy(shard: _Shard, terms: np.ndarray, out: np.ndarray) -> None:
@@ -560,6 +609,9 @@ class BM25Index:
             )
             scores = retriever.scores
             maps = [getattr(scores[k], "_mmap", None) for k in ("data", "indices", "indptr")]
+            files = None
+            if all(isinstance(scores[k], np.memmap) and scores[k].filename for k in ("data", "indices")):
+                files = _PostingFiles(scores["data"], scores["indices"])
             shards.append(
                 _Shard(
                     data=_plain(scores["data"]),
@@ -569,6 +621,7 @@ class BM25Index:
                     start=int(item["start"]),
                     nonoccurrence=retriever.nonoccurrence_array,
                     maps=[m for m in maps if m is not None],
+                    files=files,
                 )
             )
         tokenizer = _make_term_tokenizer(config)
@@ -619,7 +672,9 @@ class BM25Index:
 
     def _shard_scores(self, shard: _Shard, terms: np.ndarray, backend: str) -> np.ndarray:
         out = np.zeros(shard.n_docs, dtype=np.float32)
-        if backend == "numba":
+        if shard.files is not None:
+            _accumulate_pread(shard, shard.files, terms, out)  # a loaded index: no mapped postings
+        elif backend == "numba":
             _numba_kernel()(shard.data, shard.indptr, shard.indices, terms, out)
         else:
             _accumulate_numpy(shard, terms, out)
