@@ -34,6 +34,7 @@ HIERARCHICAL = {
     "small_questions": 1,
     "diverse_questions": 1,
     "revisit_questions": 1,
+    "qa_gates": False,  # the 135M model fails most gates; the fixture pins assembly, not answer quality
 }
 CASES: dict[str, dict[str, Any]] = {
     "litelong-64k": LITELONG,
