@@ -213,6 +213,8 @@ class RowMaker:
             report.count("tokens", packed.n_tokens)
             report.count(f"rows_{target}_tokens")
             report.count("tokens_cut_from_last_piece", packed.cut_tokens)
+            if packed.filler:  # drop_row: the row ends with a cut filler piece (its yield, in the report)
+                report.count("rows_with_filler_piece")
             if (bundle.max_rows is not None and made >= bundle.max_rows) or (
                 quota is not None and self.made >= quota
             ):
