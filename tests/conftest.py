@@ -16,6 +16,8 @@ def _isolated_cache(
 ) -> Iterator[None]:
     monkeypatch.setenv("LITELONG_HF_CACHE", str(tmp_path_factory.mktemp("litelong-cache")))
     monkeypatch.setenv("LITELONG_HF_NO_PROGRESS", "1")
+    # `--debug` sets LITELONG_HF_DEBUG for the process; under CliRunner that must not leak into other tests.
+    monkeypatch.delenv("LITELONG_HF_DEBUG", raising=False)
     yield
 
 
