@@ -1,4 +1,5 @@
 """Pieces to rows of exactly ``target_tokens`` tokens.
+(Over 400 lines on purpose: the exact row assembler and both packing policies share one join arithmetic.)
 
 A *piece* is a text with provenance (a retrieved document, a meta-chunk, a negative). Pieces are joined in
 order with a separator (default a blank line) whose tokens count toward the piece before it; the piece

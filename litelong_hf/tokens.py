@@ -1,4 +1,5 @@
 """Exact token counting: one :class:`TokenCounter` per tokenizer name.
+(Over 400 lines on purpose: every tokenizer source (aliases, folders, GGUF, Hub) resolves into one counter.)
 
 Lengths in litelong-hf are always tokens of the target tokenizer, and the ids a counter returns are the
 ids written to rows. For tiktoken-compatible BPE tokenizers (Llama-3) the counter runs on ``tiktoken``,

@@ -1,4 +1,5 @@
 """A RULER-style long-context suite, generated offline and seeded, at exact token lengths.
+(Over 400 lines on purpose: the ten task generators share one exact-length haystack builder.)
 
 Every sample's ``input`` (the user prompt, without chat template or special tokens) is exactly ``length``
 tokens in the evaluated model's tokenizer, and every needle sits at the requested depth of the haystack

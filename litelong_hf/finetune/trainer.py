@@ -1,4 +1,5 @@
 """Plan and run a staged long-context training: checks first, weights later, each stage from the last.
+(Over 400 lines on purpose: the checks-first plan and the staged run share one resumable state.)
 
 Output folder::
 

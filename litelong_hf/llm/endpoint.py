@@ -1,4 +1,5 @@
 """The endpoint backend: any OpenAI-compatible / TGI Messages server, over plain HTTP (``httpx2``).
+(Over 400 lines on purpose: one request path with its dialects, retries and error mapping.)
 
 Every request is one ``POST {server}/v1/chat/completions`` with a JSON body, sent with ``httpx2`` (the HTTP
 library ``huggingface_hub`` 2.x uses), with retries, backoff and a concurrency bound added here. Servers

@@ -1,4 +1,5 @@
 """LiteLong (METHODS.md §1): BISAC topics chosen by a multi-LLM debate, BM25 retrieval, exact-length rows.
+(Over 400 lines on purpose: the lazy topic plan, retrieval and row budgeting form one generator.)
 
 Units of work are taxonomy entries (top, sub) in :func:`~litelong_hf.taxonomy.spread_order` (seeded,
 round-robin over top categories); shard ``s`` of ``n`` takes entries ``s, s + n, s + 2n, ...``. ``drafts``

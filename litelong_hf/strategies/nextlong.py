@@ -1,4 +1,5 @@
 """NExtLong (METHODS.md §2): each corpus document, chunked, interleaved with its hardest BM25 negatives.
+(Over 400 lines on purpose: config, resources, hardness report and the seed loop of one method.)
 
 For every seed document (in a seeded order) the strategy yields one bundle whose pieces fill exactly one
 row: each meta-chunk at the head of its group, followed by the most similar chunks of *other* documents,
