@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from .push import HubEndpointOption, HubTokenOption
+
 SPACE_FILES = ("app.py", "README.md", "requirements.txt")
 """Files a Space folder must hold (the README carries the Space metadata)."""
 IGNORE_PATTERNS = ["__pycache__", "__pycache__/*", "*.pyc", ".*"]
@@ -131,21 +133,8 @@ def deploy(
         ),
     ] = None,
     private: Annotated[bool, typer.Option("--private", help="Create the Space private.")] = False,
-    endpoint: Annotated[
-        str | None,
-        typer.Option(
-            "--endpoint", help="Hub URL (default: $HF_ENDPOINT or huggingface.co).", show_default=False
-        ),
-    ] = None,
-    token: Annotated[
-        str | None,
-        typer.Option(
-            "--token",
-            help="Hub token with write access. Prefer HF_TOKEN or `hf auth login`: a token on the command "
-            "line ends up in the shell history.",
-            show_default=False,
-        ),
-    ] = None,
+    endpoint: HubEndpointOption = None,
+    token: HubTokenOption = None,
 ) -> None:
     """Upload space/ (app.py, README.md with the Space metadata, requirements.txt) as a Gradio Space.
 
