@@ -142,6 +142,9 @@ def demo_overrides(
             max_documents_per_row=1,
             summary_max_tokens=160,
             qa_retries=0,
+            # The packaged 135M model fails most QA gates (its answers run to the length limit), so with the
+            # gates on a demo row would need most of the corpus; the demo shows the method's raw turns.
+            qa_gates=False,
         )
     return overrides
 
