@@ -146,6 +146,7 @@ def strategy_baseline_rows(
             min_chars=spec.min_chars,
             dedup=spec.dedup,
             max_documents=spec.max_documents,
+            max_bytes=spec.max_bytes,
             seed=seed,
             num_rows=n_rows,
         )
