@@ -483,7 +483,11 @@ class RowPacker:
                     row = self._assembler()
                     break
             else:
-                break
+                # No piece can close this row exactly (token merges at every cut): its pieces become
+                # leftovers and the window opens a fresh row, so the rest of the stream is still packed.
+                for piece, count in row.slots:
+                    sink.append(Leftover(piece.doc_id, piece.role, count, REASON_NO_EXACT_CUT))
+                row = self._assembler()
         for piece, count in row.slots:
             sink.append(Leftover(piece.doc_id, piece.role, count, REASON_TAIL))
         for piece, ids in window:

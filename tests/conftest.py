@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from litelong_hf.corpus import CorpusConfig, Document, load_documents
+
+# CI runs the property tests on a fixed sequence of examples (HYPOTHESIS_PROFILE=ci) so a landing never
+# depends on luck. Local runs draw fresh examples each time (`--hypothesis-seed=N` repeats one).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from litelong_hf.boundaries import first_anchor, is_anchor, last_anchor, supports_anchors
@@ -105,6 +105,16 @@ def test_packer_rows_are_canonical_and_lose_nothing(
 
 @settings(max_examples=150, deadline=None)
 @given(pieces=st.lists(texts, max_size=20), target=st.integers(min_value=1, max_value=120))
+# Found by CI: no piece could close the open row exactly, and the packer stopped reading the stream.
+@example(
+    pieces=[
+        *["a", "a", "aX", "aanaïvea", "aXbnaïve", "aanaïveaXaX👩\u200d👩\u200d👧"],
+        "aXaaabX👩\u200d👩\u200d👧👩\u200d👩\u200d👧aXaX!aXa  aab👩\u200d👩\u200d👧👩\u200d👩\u200d👧a  aXa  １２a🙂",
+        *["a"] * 8,
+        "",
+    ],
+    target=113,
+)
 def test_drop_row_rows_are_canonical_and_cut_only_a_filler(
     counter: TokenCounter, pieces: list[str], target: int
 ) -> None:
