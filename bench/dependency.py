@@ -2,7 +2,8 @@
 
 The score evaluates each window once in full and its short-context tail once more, reading log-probs only
 at the tail positions. The reference evaluates the same windows once with no log-probs read (plain
-``llama_decode``), measured in the same run. Target: at most 1.5x the plain evaluation.
+``llama_decode``), measured in the same run, interleaved (best of two rounds each). Target: at most 1.5x the plain
+evaluation.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from litelong_hf.corpus import CorpusConfig, load_documents
 from litelong_hf.evaluation.dependency import DependencyConfig, LlamaCppLM, dependency_gain
 
 TARGET = 1.5
+ROUNDS = 2
 
 
 def main() -> None:
@@ -27,13 +29,17 @@ def main() -> None:
     windows = [lm.tokenize(t)[: config.window] for t in texts]
     lm.evaluate(windows[0][:64])  # warm up
 
-    start = time.perf_counter()
-    for ids in windows:
-        lm.evaluate(ids)
-    plain_s = time.perf_counter() - start
-    start = time.perf_counter()
-    result = dependency_gain(lm, texts, config)
-    score_s = time.perf_counter() - start
+    # Two interleaved rounds, best of each: a busy neighbour slows both sides alike rather than one.
+    plain_runs, score_runs = [], []
+    for _ in range(ROUNDS):
+        start = time.perf_counter()
+        for ids in windows:
+            lm.evaluate(ids)
+        plain_runs.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        result = dependency_gain(lm, texts, config)
+        score_runs.append(time.perf_counter() - start)
+    plain_s, score_s = min(plain_runs), min(score_runs)
 
     tokens = sum(len(w) for w in windows)
     assert result.windows == len(windows)

@@ -39,6 +39,22 @@ class ConfigError(ValueError):
     """A config name or override is invalid; the message lists what is valid."""
 
 
+# The fields of a run config that make its CorpusConfig and IndexConfig (field name -> their name); the
+# `corpus stats` and `index build` commands take the same flags as `generate` through these.
+CORPUS_FIELDS: dict[str, str] = {
+    "corpus": "source",
+    "corpus_name": "name",
+    "corpus_split": "split",
+    "text_column": "text_column",
+    "id_column": "id_column",
+    "min_chars": "min_chars",
+    "dedup": "dedup",
+    "max_documents": "max_documents",
+    "max_bytes": "max_bytes",
+}
+INDEX_FIELDS: dict[str, str] = {"bm25_stemmer": "stemmer", "bm25_stopwords": "stopwords"}
+
+
 @dataclass
 class BaseConfig:
     """Fields shared by every strategy."""
@@ -199,20 +215,10 @@ class BaseConfig:
             raise ConfigError(f"cut_policy must be 'truncate' or 'drop_row', got {self.cut_policy!r}.")
 
     def corpus_config(self) -> CorpusConfig:
-        return CorpusConfig(
-            source=self.corpus,
-            name=self.corpus_name,
-            split=self.corpus_split,
-            text_column=self.text_column,
-            id_column=self.id_column,
-            min_chars=self.min_chars,
-            dedup=self.dedup,
-            max_documents=self.max_documents,
-            max_bytes=self.max_bytes,
-        )
+        return CorpusConfig(**{dst: getattr(self, src) for src, dst in CORPUS_FIELDS.items()})
 
     def index_config(self) -> IndexConfig:
-        return IndexConfig(stemmer=self.bm25_stemmer, stopwords=self.bm25_stopwords)
+        return IndexConfig(**{dst: getattr(self, src) for src, dst in INDEX_FIELDS.items()})
 
     def packing_config(self, target_tokens: int | None = None) -> PackingConfig:
         return PackingConfig(

@@ -428,3 +428,35 @@ def test_corpus_stats_process_prints_no_traceback(tmp_path: Path) -> None:
     )
     assert out.returncode == 2
     assert "No files match" in out.stderr and "Traceback" not in out.stderr + out.stdout
+
+
+def test_corpus_commands_take_the_corpus_flags_of_generate(tmp_path: Path) -> None:
+    """`corpus stats` and `index build` read a corpus through the same flags (names, defaults) as `generate`."""
+    from typer.testing import CliRunner
+
+    from litelong_hf.cli import app
+    from litelong_hf.config import CORPUS_FIELDS
+
+    runner = CliRunner()
+    helps = {
+        tuple(cmd): " ".join(runner.invoke(app, [*cmd, "--help"], env={"COLUMNS": "250"}).output.split())
+        for cmd in (["corpus", "stats"], ["index", "build"], ["generate", "nextlong-64k"])
+    }
+    for name in CORPUS_FIELDS:
+        flag = f"--{name.replace('_', '-')}"
+        assert all(f"{flag} " in text for text in helps.values()), flag
+    # A flag only these commands had before (`--dedup`) now reaches the corpus reader.
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text(
+        "".join(
+            json.dumps({"text": t}) + "\n"
+            for t in ["same text here, long enough"] * 3 + ["other text, long enough too"]
+        )
+    )
+    counts = {}
+    for flag in ("--dedup", "--no-dedup"):
+        result = _run(["stats", "--corpus", str(docs), flag, "--cache-dir", str(tmp_path / flag)])
+        assert result.exit_code == 0, result.output
+        counts[flag] = " ".join(result.output.split())
+    assert "documents │ 2 │" in counts["--dedup"] and "documents │ 4 │" in counts["--no-dedup"], counts
+    assert "exact duplicate text │ 2" in counts["--dedup"] and "duplicate" not in counts["--no-dedup"]

@@ -273,7 +273,7 @@ def test_index_build_cli_builds_searches_and_reuses(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["--corpus", "/nonexistent/x.parquet"], "No files match"),
-        (["--max-documents", "5", "--stemmer", "klingon"], "Unknown stemmer language"),
+        (["--max-documents", "5", "--bm25-stemmer", "klingon"], "Unknown stemmer language"),
         (["--max-documents", "5", "--k", "0", "-q", "x"], "--k must be positive"),
         (["--max-documents", "5", "--shard-docs", "0"], "shard_docs must be positive"),
     ],

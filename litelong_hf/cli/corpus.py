@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import statistics
+from typing import Any
 
 import typer
 from rich.table import Table
 
+from ..config import CORPUS_FIELDS, BaseConfig
 from ..corpus import CorpusConfig, CorpusError, open_store
 from ..progress import console, progress_bar
 from ..tokens import TokenCounter, TokenizerNotFoundError
+from .options import with_config_fields
 
 corpus_app = typer.Typer(help="Inspect a base corpus.", no_args_is_help=True)
 
@@ -20,42 +23,22 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def corpus_spec(
-    corpus: str,
-    corpus_name: str | None,
-    split: str,
-    text_column: str,
-    id_column: str | None,
-    min_chars: int,
-    max_documents: int | None,
-    max_bytes: int | None,
-) -> CorpusConfig:
-    """The corpus of the CLI options, or a clean exit naming the fix."""
+def corpus_spec(**values: Any) -> CorpusConfig:
+    """The corpus of the CLI flags, or a clean exit naming the fix."""
     try:
-        return CorpusConfig(
-            source=corpus,
-            name=corpus_name,
-            split=split,
-            text_column=text_column,
-            id_column=id_column,
-            min_chars=min_chars,
-            max_documents=max_documents,
-            max_bytes=max_bytes,
-        )
+        return CorpusConfig(**values)
     except CorpusError as exc:
         raise fail(str(exc)) from None
 
 
+# The corpus flags of `generate` (same names, defaults and help), for every command that reads a corpus.
+corpus_options = with_config_fields(BaseConfig, CORPUS_FIELDS, corpus_spec, "corpus")
+
+
 @corpus_app.command("stats")
+@corpus_options
 def stats(
-    corpus: str = typer.Option("demo", help="'demo', a Hub dataset id, or local files (path, glob, folder)."),
-    corpus_name: str | None = typer.Option(None, help="Hub dataset configuration name."),
-    split: str = typer.Option("train", help="Split to read."),
-    text_column: str = typer.Option("text", help="Column with the document text."),
-    id_column: str | None = typer.Option(None, help="Column with a stable document id."),
-    min_chars: int = typer.Option(20, help="Skip documents shorter than this."),
-    max_documents: int | None = typer.Option(None, help="Read at most this many documents."),
-    max_bytes: int | None = typer.Option(None, help="Read at most this many bytes of text."),
+    corpus: CorpusConfig,
     tokenizer: str = typer.Option("llama-3", help="Tokenizer that defines lengths."),
     cache_dir: str | None = typer.Option(None, help="Cache root (default ~/.cache/litelong_hf)."),
 ) -> None:
@@ -63,9 +46,7 @@ def stats(
 
     The corpus is read once into the document store (a later stats, index build or generate reuses it).
     """
-    spec = corpus_spec(
-        corpus, corpus_name, split, text_column, id_column, min_chars, max_documents, max_bytes
-    )
+    spec = corpus
     try:
         counter = TokenCounter.get(tokenizer)
         store = open_store(spec, cache_dir=cache_dir)
@@ -79,7 +60,7 @@ def stats(
             lengths += counter.count_batch(texts)
             chars += sum(len(t) for t in texts)
             advance(len(texts))
-    table = Table(title=f"corpus {corpus!r}")
+    table = Table(title=f"corpus {spec.source!r}")
     table.add_column("statistic")
     table.add_column("value", justify="right")
     table.add_row("documents", f"{len(lengths):,}")

@@ -6,26 +6,38 @@ import time
 
 import typer
 
-from ..corpus import CorpusError, open_store
+from ..config import INDEX_FIELDS, BaseConfig
+from ..corpus import CorpusConfig, CorpusError, open_store
 from ..index import DEFAULT_SHARD_DOCS, IndexBuildError, IndexConfig, get_or_build_index, index_path
 from ..progress import console
-from .corpus import corpus_spec, fail
+from .corpus import corpus_options, fail
+from .options import with_config_fields
 
 index_app = typer.Typer(help="Build and inspect BM25 indexes.", no_args_is_help=True)
 
 
+def index_spec(stemmer: str | None, stopwords: str | None) -> IndexConfig:
+    """The BM25 settings of the CLI flags (``none`` turns one off), or a clean exit naming the fix."""
+    try:
+        return IndexConfig(
+            stemmer=None if stemmer in (None, "none") else stemmer,
+            stopwords=None if stopwords in (None, "none") else stopwords,
+        )
+    except IndexBuildError as exc:
+        raise fail(str(exc)) from None
+
+
 @index_app.command("build")
+@corpus_options
+@with_config_fields(
+    BaseConfig,
+    INDEX_FIELDS,
+    index_spec,
+    "config",
+)
 def build(
-    corpus: str = typer.Option("demo", help="'demo', a Hub dataset id, or local files (path, glob, folder)."),
-    corpus_name: str | None = typer.Option(None, help="Hub dataset configuration name."),
-    split: str = typer.Option("train", help="Split to read."),
-    text_column: str = typer.Option("text", help="Column with the document text."),
-    id_column: str | None = typer.Option(None, help="Column with a stable document id."),
-    min_chars: int = typer.Option(20, help="Skip documents shorter than this."),
-    max_documents: int | None = typer.Option(None, help="Read at most this many documents."),
-    max_bytes: int | None = typer.Option(None, help="Read at most this many bytes of text."),
-    stemmer: str | None = typer.Option("english", help="Snowball stemmer language ('none' to disable)."),
-    stopwords: str | None = typer.Option("en", help="Stopword list ('none' to disable)."),
+    corpus: CorpusConfig,
+    config: IndexConfig,
     shard_docs: int = typer.Option(
         DEFAULT_SHARD_DOCS, help="Documents per index shard (bounds build memory)."
     ),
@@ -35,16 +47,10 @@ def build(
     require_all_terms: bool = typer.Option(False, help="Only documents holding every query term."),
 ) -> None:
     """Build (or reuse) the document index of a corpus; a second build of the same snapshot is instant."""
-    spec = corpus_spec(
-        corpus, corpus_name, split, text_column, id_column, min_chars, max_documents, max_bytes
-    )
+    spec = corpus
     if k <= 0:
         raise fail(f"--k must be positive, got {k}.")
     try:
-        config = IndexConfig(
-            stemmer=None if stemmer in (None, "none") else stemmer,
-            stopwords=None if stopwords in (None, "none") else stopwords,
-        )
         start = time.perf_counter()
         store = open_store(spec, cache_dir=cache_dir)
         key = f"docs-{spec.fingerprint()}"

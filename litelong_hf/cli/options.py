@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import json
 import types
 import typing
+from collections.abc import Callable
 from typing import Any
 
 import typer
@@ -100,3 +102,58 @@ def config_option_parameters(config_class: type, skip: set[str]) -> list[inspect
             inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind | None)
         )
     return params
+
+
+def _field_parameter(
+    f: dataclasses.Field[Any], annotation: Any, help_text: str, aliases: tuple[str, ...]
+) -> inspect.Parameter:
+    """A typer option with the field's own default and type (a command's flag, not a preset override)."""
+    flag = f"--{f.name.replace('_', '-')}"
+    base = _base_type(annotation)
+    names = [f"{flag}/--no-{f.name.replace('_', '-')}"] if base is bool else [flag, *aliases]
+    kind = base | None if _is_optional(annotation) else base
+    option = typer.Option(f.default, *names, help=help_text)
+    return inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
+
+
+def with_config_fields(
+    config_class: type,
+    fields: dict[str, str],
+    target: Callable[..., Any],
+    param: str,
+    aliases: dict[str, tuple[str, ...]] | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give a command the flags of ``fields`` of ``config_class`` (same names, defaults and help as
+    ``generate``'s) in place of its parameter ``param``, which receives ``target(**{fields[name]: value})``.
+
+    An ``Exception`` from ``target`` reaches the command's caller as is (commands report user errors).
+    """
+    hints = typing.get_type_hints(config_class)
+    by_name = {f.name: f for f in dataclasses.fields(config_class)}
+    docs = field_help(config_class)
+    extra = [
+        _field_parameter(by_name[name], hints[name], docs[name], (aliases or {}).get(name, ()))
+        for name in fields
+    ]
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        own = [
+            p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+            for p in inspect.signature(command).parameters.values()
+            if p.name != param
+        ]
+
+        @functools.wraps(command)
+        def wrapper(**kwargs: Any) -> Any:
+            values = {dst: kwargs.pop(src) for src, dst in fields.items()}
+            return command(**{param: target(**values)}, **kwargs)
+
+        wrapper.__signature__ = inspect.Signature(extra + own)  # type: ignore[attr-defined]
+        # typer reads annotations through typing.get_type_hints, which would see the command's ``param``.
+        wrapper.__annotations__ = {
+            **{p.name: p.annotation for p in extra},
+            **{k: v for k, v in command.__annotations__.items() if k != param},
+        }
+        return wrapper
+
+    return decorate
