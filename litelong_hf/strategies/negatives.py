@@ -345,9 +345,14 @@ def _open_pool(store: DocumentStore, folder: Path) -> ChunkPool:
     )
 
 
-class _ChunkIds(Sequence[str]):
-    def __init__(self, store: DocumentStore, owners: np.ndarray, indexes: np.ndarray) -> None:
-        self.store, self.owners, self.indexes = store, owners, indexes
+class _LazyIds(Sequence[str]):
+    """Ids computed from arrays on access (a chunk pool of millions holds no Python strings)."""
+
+    def __init__(self, store: DocumentStore, owners: np.ndarray) -> None:
+        self.store, self.owners = store, owners
+
+    def _at(self, i: int) -> str:
+        raise NotImplementedError
 
     def __len__(self) -> int:
         return len(self.owners)
@@ -360,11 +365,11 @@ class _ChunkIds(Sequence[str]):
 
     def __getitem__(self, i: int | slice) -> str | list[str]:
         if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        return chunk_id(self.store.doc_id(int(self.owners[i])), int(self.indexes[i]))
+            return [self._at(j) for j in range(*i.indices(len(self)))]
+        return self._at(i)
 
     def __iter__(self) -> Iterator[str]:
-        return (self[i] for i in range(len(self)))
+        return (self._at(i) for i in range(len(self)))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence) or isinstance(other, str):
@@ -374,22 +379,17 @@ class _ChunkIds(Sequence[str]):
     __hash__ = None  # type: ignore[assignment]
 
 
-class _Owners(Sequence[str]):
-    def __init__(self, store: DocumentStore, owners: np.ndarray) -> None:
-        self.store, self.owners = store, owners
+class _ChunkIds(_LazyIds):
+    def __init__(self, store: DocumentStore, owners: np.ndarray, indexes: np.ndarray) -> None:
+        super().__init__(store, owners)
+        self.indexes = indexes
 
-    def __len__(self) -> int:
-        return len(self.owners)
+    def _at(self, i: int) -> str:
+        return chunk_id(self.store.doc_id(int(self.owners[i])), int(self.indexes[i]))
 
-    @overload
-    def __getitem__(self, i: int) -> str: ...
 
-    @overload
-    def __getitem__(self, i: slice) -> list[str]: ...
-
-    def __getitem__(self, i: int | slice) -> str | list[str]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
+class _Owners(_LazyIds):
+    def _at(self, i: int) -> str:
         return self.store.doc_id(int(self.owners[i]))
 
 

@@ -28,17 +28,10 @@ from functools import cached_property
 from typing import Any
 
 GATES: tuple[str, ...] = ("question", "answer", "grounding")
-INTERROGATIVES = frozenset(
+_WH = frozenset(["what", "who", "whom", "whose", "when", "where", "why", "how", "which"])
+# Words that open a question, and words that carry no content (interrogatives among them).
+INTERROGATIVES = _WH | frozenset(
     [
-        "what",
-        "who",
-        "whom",
-        "whose",
-        "when",
-        "where",
-        "why",
-        "how",
-        "which",
         "is",
         "are",
         "was",
@@ -60,8 +53,7 @@ INTERROGATIVES = frozenset(
         "must",
     ]
 )
-_WH = frozenset(["what", "who", "whom", "whose", "when", "where", "why", "how", "which"])
-STOPWORDS = frozenset(
+STOPWORDS = INTERROGATIVES | frozenset(
     [
         "a",
         "an",
@@ -87,19 +79,9 @@ STOPWORDS = frozenset(
         "before",
         "between",
         "during",
-        "is",
-        "are",
-        "was",
-        "were",
         "be",
         "been",
         "being",
-        "do",
-        "does",
-        "did",
-        "has",
-        "have",
-        "had",
         "having",
         "it",
         "its",
@@ -130,24 +112,6 @@ STOPWORDS = frozenset(
         "then",
         "too",
         "very",
-        "can",
-        "could",
-        "will",
-        "would",
-        "should",
-        "shall",
-        "may",
-        "might",
-        "must",
-        "what",
-        "who",
-        "whom",
-        "whose",
-        "when",
-        "where",
-        "why",
-        "how",
-        "which",
         "also",
         "just",
         "only",
