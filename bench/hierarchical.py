@@ -371,6 +371,7 @@ def main() -> None:
         help="only the QA gate rates before/after, on the embedded model and through serve-local (minutes)",
     )
     parser.add_argument("--quality-rows", type=int, default=1, help="rows per --quality run")
+    parser.add_argument("--skip-embedded", action="store_true", help="--quality through serve-local only")
     parser.add_argument("--assemble-child", metavar="CACHE", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.assemble_child:
@@ -379,8 +380,9 @@ def main() -> None:
     if args.quality:
         from litelong_hf.llm import local_server
 
-        print("QA gates before (first-round generation) and after, embedded SmolLM2-135M")
-        print_quality("embedded", quality(None, args.quality_rows))
+        if not args.skip_embedded:
+            print("QA gates before (first-round generation) and after, embedded SmolLM2-135M")
+            print_quality("embedded", quality(None, args.quality_rows))
         if not args.skip_server:
             with local_server(n_ctx=8192) as url:
                 print("QA gates before and after, through serve-local (llama.cpp server, same model)")

@@ -11,14 +11,11 @@ import hashlib
 import json
 import re
 import shutil
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
-from resume_helpers import kill_after_answers
+from resume_helpers import kill_and_rerun
 
 import litelong_hf
 from litelong_hf.chat import chat_format
@@ -630,31 +627,12 @@ def test_same_run_twice_gives_identical_rows_from_cached_answers(small_dataset: 
     assert report.llm["requests"] == 0 and report.llm["cache_hits"] == first.llm["requests"] > 10
 
 
-_KILL_SCRIPT = textwrap.dedent(
-    """
-    import json, sys
-    import litelong_hf
-    ds = litelong_hf.load("hierarchical-128k", cache_dir=sys.argv[1], **json.loads(sys.argv[2]))
-    print(json.dumps(list(ds["id"])))
-    """
-)
-
-
 @pytest.mark.integration
 @pytest.mark.slow
 def test_killed_run_resumes_without_repeating_requests(small_dataset: Any, tmp_path: Path) -> None:
     cache = tmp_path / "killed"
     cache.mkdir()
-    args = [sys.executable, "-c", _KILL_SCRIPT, str(cache), json.dumps(SMALL)]
-    before = kill_after_answers(args, cache, min_answers=3)
-
-    out = subprocess.run(args, capture_output=True, text=True, check=True, timeout=600)
-    ids = json.loads(out.stdout.strip().splitlines()[-1])
-    config = make_config("hierarchical-128k", cache_dir=str(cache), **SMALL)
-    report = merged_report(config)
-    # Only the requests that had no answer yet were sent again.
-    assert report.llm["cache_hits"] == before
-    assert report.llm["requests"] + report.llm["cache_hits"] == len(RequestCache(cache / "llm"))
+    ids = kill_and_rerun("hierarchical-128k", cache, SMALL, min_answers=3)
     assert ids == list(small_dataset["id"])
     resumed = litelong_hf.load("hierarchical-128k", cache_dir=str(cache), **SMALL)
     assert list(resumed["messages"]) == list(small_dataset["messages"])

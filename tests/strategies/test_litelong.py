@@ -5,21 +5,17 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
-from resume_helpers import kill_after_answers
+from resume_helpers import kill_and_rerun
 from scripted_llm import ScriptedLLM, step_of
 
 import litelong_hf
 from litelong_hf.config import ConfigError
 from litelong_hf.index import Hit, IndexBuildError, get_or_build_index
 from litelong_hf.layout import TopicsFileError, write_topics
-from litelong_hf.llm import RequestCache
 from litelong_hf.pipeline import NoRowsError, checkpoint_root, iter_transcripts, merged_report, shard_rows
 from litelong_hf.presets import make_config
 from litelong_hf.report import RunReport
@@ -120,31 +116,12 @@ def test_report_and_transcripts(small_dataset: Any, run_dir: Path) -> None:
     assert titles <= kept and not titles & rejected
 
 
-_KILL_SCRIPT = textwrap.dedent(
-    """
-    import json, sys
-    import litelong_hf
-    ds = litelong_hf.load("litelong-128k", cache_dir=sys.argv[1], **json.loads(sys.argv[2]))
-    print(json.dumps(list(ds["id"])))
-    """
-)
-
-
 @pytest.mark.integration
 @pytest.mark.slow
 def test_killed_run_resumes_without_repeating_requests(small_dataset: Any, tmp_path: Path) -> None:
     cache = tmp_path / "killed"
     cache.mkdir()
-    args = [sys.executable, "-c", _KILL_SCRIPT, str(cache), json.dumps(SMALL)]
-    before = kill_after_answers(args, cache, min_answers=2)
-
-    out = subprocess.run(args, capture_output=True, text=True, check=True, timeout=600)
-    ids = json.loads(out.stdout.strip().splitlines()[-1])
-    config = make_config("litelong-128k", cache_dir=str(cache), **SMALL)
-    report = merged_report(config)
-    # Only the requests that had no answer yet were sent again.
-    assert report.llm["cache_hits"] == before
-    assert report.llm["requests"] + report.llm["cache_hits"] == len(RequestCache(cache / "llm"))
+    ids = kill_and_rerun("litelong-128k", cache, SMALL, min_answers=2)
     resumed = litelong_hf.load("litelong-128k", cache_dir=str(cache), **SMALL)
     assert ids == list(resumed["id"])
     assert list(resumed["input_ids"]) == list(small_dataset["input_ids"])
