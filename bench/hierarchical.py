@@ -313,10 +313,11 @@ BEFORE: dict[str, Any] = {
     "prompts": "hierarchical_v1",
     "question_openers": False,
     "qa_retries": 0,
+    "trim_answers": False,
     "grouping": "source",
 }
 """The generation of the first round (v1 prompts, no opening words in the schema, outlet grouping); its
-pairs are gated only to measure them (no retries)."""
+pairs are gated only to measure them (no retries, answers not trimmed)."""
 TARGET_KEPT_GAIN = 1.2
 """After (gates + retries + v2 prompts + openers) keeps at least 1.2x the share of pairs that pass every gate
 before."""

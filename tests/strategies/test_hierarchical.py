@@ -69,7 +69,8 @@ class ScriptedLLM(ChatLLM):
     prompt that does not fit its window, and records what it was sent.
 
     ``bad``: ``"first"`` gives gate-failing pairs (a copied sentence as the question, a repeated answer) on a
-    request's first seed only, ``"always"`` on every seed; ``garbage`` answers no JSON at all."""
+    request's first seed only, ``"always"`` on every seed; ``"repeat"`` gives good answers repeated until cut
+    off; ``garbage`` answers no JSON at all."""
 
     def __init__(
         self, cache: RequestCache | None, *, window: int = 8192, garbage: bool = False, bad: str = ""
@@ -122,6 +123,8 @@ class ScriptedLLM(ChatLLM):
                 while len(kept) > 3 and kept[-1].lower().strip(".,;:!?") in ENDLESS:
                     kept.pop()  # an answer ends on a word that can end a sentence
                 answer = " ".join(kept).rstrip(".,;:!?-") + "."
+                if self.bad == "repeat":  # a small model's answer: one sentence again and again, then cut off
+                    answer = " ".join([answer] * 3) + " " + answer[: len(answer) // 2].rstrip()
                 pairs.append(
                     {
                         "question": f"What is said about {words[(digest + i) % len(words)]} ({i})?",
@@ -427,6 +430,23 @@ def test_gates_retry_failed_pairs_with_another_seed(tmp_path: Path) -> None:
     assert 0 < gates["question_pass_rate"] < 1 and 0 < gates["all_gates_pass_rate"] < 1
     for message in rows[0]["messages"][1::2]:
         assert "Yes yes" not in message["content"]
+
+
+def test_answers_repeated_until_cut_off_are_trimmed_to_their_sentence(tmp_path: Path) -> None:
+    llm = ScriptedLLM(RequestCache(tmp_path / "trim" / "llm"), bad="repeat")
+    rows, report = run_rows(fast_config(tmp_path / "trim"), llm, quota=1)
+    assert rows and report.stats["qa_answers_trimmed"] == report.stats["qa_gate_pairs"] > 0
+    assert report.stats["qa_gate_answer_failed"] == 0
+    answers = [m["content"] for m in rows[0]["messages"] if m["role"] == "assistant"]
+    assert answers and all(a.endswith(".") for a in answers), answers
+    for answer in answers:  # each the scripted sentence once, its repeats and cut-off tail gone
+        half = len(answer) // 2
+        assert answer[half:] not in answer[:half] and len(answer) < 200, answer
+    # Without trimming the same answers fail the answer gate (repetition, cut off) and are retried.
+    untrimmed = ScriptedLLM(RequestCache(tmp_path / "raw" / "llm"), bad="repeat")
+    _, raw = run_rows(fast_config(tmp_path / "raw", trim_answers=False), untrimmed, quota=1)
+    assert raw.stats["qa_gate_answer_failed"] == raw.stats["qa_gate_pairs"] > 0
+    assert "qa_answers_trimmed" not in raw.stats
 
 
 def test_pairs_failing_every_retry_are_dropped_and_counted(tmp_path: Path) -> None:

@@ -24,7 +24,13 @@ from litelong_hf.strategies.hierarchical import (
     share_room,
     trim_summary,
 )
-from litelong_hf.strategies.hierarchical.gates import answer_gate, grounding_gate, question_gate
+from litelong_hf.strategies.hierarchical.gates import (
+    answer_gate,
+    grounding_gate,
+    question_gate,
+    trim_answer,
+    words,
+)
 from litelong_hf.strategies.hierarchical.planning import sentence_prefix
 
 PASSAGE = (
@@ -182,3 +188,49 @@ def test_cost_summary() -> None:
 def test_gates_never_crash_on_empty_text(text: str) -> None:
     result = check_pair(text, text, MaterialWords.of(text), answer_max_chars=300)
     assert not result.passed
+
+
+@pytest.mark.parametrize(
+    ("answer", "trimmed"),
+    [
+        (
+            "Paris is the capital of France. Paris is the capital of France. Paris is",
+            "Paris is the capital of France.",
+        ),
+        (
+            "The council met on Monday. It approved the budget. The council met on Monday.",
+            "The council met on Monday. It approved the budget.",
+        ),
+        (
+            "The U.S. president signed the bill on Monday. It passed",
+            "The U.S. president signed the bill on Monday.",
+        ),
+        (
+            'He said "it is over." Then he left the room quietly.',
+            'He said "it is over." Then he left the room quietly.',
+        ),
+        # Nothing whole of four words or more: left for the answer gate to judge.
+        ("The U.S. president is", "The U.S. president is"),
+        ("Mr. Smith said the plan was good, and the", "Mr. Smith said the plan was good, and the"),
+        ("On Monday.", "On Monday."),
+    ],
+)
+def test_trim_answer_keeps_whole_sentences_before_a_repeat_or_a_cut(answer: str, trimmed: str) -> None:
+    assert trim_answer(answer) == trimmed
+
+
+SENTENCE = st.lists(
+    st.sampled_from(["the", "council", "budget", "approved", "river", "Monday", "42"]), min_size=4, max_size=9
+).map(lambda ws: " ".join(ws).capitalize() + ".")
+
+
+@given(
+    sentences=st.lists(SENTENCE, min_size=1, max_size=4, unique_by=lambda s: tuple(words(s))),
+    repeats=st.integers(0, 3),
+    cut=st.integers(0, 30),
+)
+def test_trim_answer_recovers_the_distinct_sentences(sentences: list[str], repeats: int, cut: int) -> None:
+    body = " ".join(sentences)
+    answer = " ".join([body] * (1 + repeats)) + " " + body[:cut]
+    trimmed = trim_answer(answer)
+    assert trimmed == body

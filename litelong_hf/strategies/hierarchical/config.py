@@ -149,6 +149,15 @@ class HierarchicalConfig(BaseConfig):
             "help": "Check every QA pair (real question, non-degenerate and grounded answer) before it enters a row."
         },
     )
+    trim_answers: bool = field(
+        default=True,
+        metadata={
+            "help": (
+                "With qa_gates: cut an answer after its whole sentences, before one repeats or the length "
+                "limit cuts it off; counted as qa_answers_trimmed."
+            )
+        },
+    )
     qa_retries: int = field(
         default=2,
         metadata={"help": "Requests with another seed for the pairs that failed a gate, before dropping."},

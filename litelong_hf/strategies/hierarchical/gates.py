@@ -250,6 +250,53 @@ def answer_gate(answer: str, question: str, answer_max_chars: int) -> str | None
     return None
 
 
+_SENTENCE_END = re.compile(r"[.!?][\"')]*(?=\s|$)")
+_ABBREVIATIONS = frozenset(["mr", "mrs", "ms", "dr", "st", "jr", "sr", "vs", "etc", "inc", "ltd", "no", "co"])
+MIN_TRIMMED_WORDS = 4
+"""A trimmed answer keeps at least this many words, or the answer is left as it was."""
+
+
+def _sentence_ends(text: str) -> list[int]:
+    """Where the sentences of ``text`` end (after ``.``, ``!`` or ``?`` and closing quotes), skipping the dots
+    of initials and common abbreviations ("U.S.", "Mr.") (pure)."""
+    ends = []
+    for match in _SENTENCE_END.finditer(text):
+        before = re.search(r"([^\W_]+)\W*$", text[: match.start() + 1])
+        word = before.group(1) if before else ""
+        if text[match.start()] == "." and (
+            (len(word) == 1 and word.isalpha()) or word.lower() in _ABBREVIATIONS
+        ):
+            continue
+        ends.append(match.end())
+    return ends
+
+
+def trim_answer(answer: str) -> str:
+    """The answer's whole sentences up to the first that repeats an earlier one, without a cut-off tail.
+
+    Small models often write one good sentence, then repeat it until the schema's length limit cuts them
+    off ("Paris is the capital. Paris is the capital. Paris is"): that answer becomes its first sentence.
+    An answer with no whole sentence of at least ``MIN_TRIMMED_WORDS`` words comes back unchanged, for the
+    answer gate to judge (pure).
+    """
+    text = answer.strip()
+    kept: list[str] = []
+    seen: set[tuple[str, ...]] = set()
+    start = 0
+    for end in _sentence_ends(text):
+        sentence = text[start:end].strip()
+        start = end
+        key = tuple(words(sentence))
+        if not key:
+            continue
+        if key in seen:
+            break
+        seen.add(key)
+        kept.append(sentence)
+    trimmed = " ".join(kept)
+    return trimmed if len(words(trimmed)) >= MIN_TRIMMED_WORDS else answer
+
+
 def grounding_gate(answer: str, material: MaterialWords, min_overlap: float = 0.5) -> str | None:
     """``None`` when at least ``min_overlap`` of the answer's content words occur in the material (pure)."""
     content = content_words(words(answer))

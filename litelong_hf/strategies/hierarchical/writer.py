@@ -24,7 +24,7 @@ from ...tokens import TokenCounter
 from ..chunk_tree import fit_groups, truncate_to_tokens
 from .config import HierarchicalConfig
 from .documents import SourceDocument
-from .gates import GATES, GateResult, MaterialWords, check_pair, normalized_question
+from .gates import GATES, GateResult, MaterialWords, check_pair, normalized_question, trim_answer
 from .prompts import (
     CHECK_KEY,
     CHECK_SCHEMA,
@@ -239,6 +239,11 @@ class QAWriter:
             for question, answer in await self._ask_pairs(
                 key, need, seed + attempt * RETRY_SEED_STEP, values, extra, retry=attempt > 0
             ):
+                if c.qa_gates and c.trim_answers:
+                    trimmed = trim_answer(answer)
+                    if trimmed != answer:
+                        self.stats["qa_answers_trimmed"] += 1
+                        answer = trimmed
                 verdict = await self._gate(question, answer, words, values, seen)
                 if verdict is None:
                     kept.append((question, answer))
