@@ -5,9 +5,9 @@
                                             # on 2 CPU cores; not for CI)
 
 1. **Cost per 1M context tokens.** One ``hierarchical-1m`` row is built with the preset's question counts
-   (3 global per document, 2 per medium chunk, 1 per small chunk, 4 diverse, 3 per revisit; the paper does
-   not publish exact counts, these are ours, see docs/hierarchical.md) by an instant scripted LLM that fills
-   the real request cache. Reported: LLM calls and tokens (prompt tokens are real, answer lengths are the
+   (``question_plan: sampled``: 5 hierarchical questions per document from summaries sampled down the tree
+   and 9 diverse, the counts reported for the paper; 3 per revisit, see docs/hierarchical.md) by an instant
+   scripted LLM that fills the real request cache. Reported: LLM calls and tokens (prompt tokens are real, answer lengths are the
    scripted ones) per row and per 1M context tokens.
 2. **Assembly from cached answers** (target: <= 12x a reference measured in the same run). In a fresh
    process, the same row is built again from the cache alone (the scripted LLM refuses to generate): corpus
@@ -25,6 +25,9 @@
    after >= 1.5x before (a rate over every pair checked: 20-80 pairs a run). The other gates and the pairs
    kept are printed, not enforced: the answer gate's rate moves with the backend (llama.cpp in process vs its
    server), and the 135M model keeps 1-3 pairs a run, so a ratio of kept pairs flips with one pair.
+6. ``--compare-model GGUF`` (only this): the packaged SmolLM2-135M-Instruct against another GGUF (e.g. the
+   ``gemma`` extra's Gemma 3 270M) on the same inputs: one LiteLong debate (unparseable answers, topics
+   kept) and one small hierarchical row (gate pass rates, seconds per row). Printed, not enforced.
 """
 
 from __future__ import annotations
@@ -46,63 +49,47 @@ os.environ.setdefault("LITELONG_HF_NO_PROGRESS", "1")
 
 from _common import check, finish, peak_rss_mb
 
-from litelong_hf.llm import ChatLLM, ChatRequest, RawCompletion, RequestCache
+from litelong_hf.llm import ChatLLM, ChatRequest, RequestCache
+from litelong_hf.testing.scripted import ScriptedLLM
 from litelong_hf.tokens import TokenCounter
 
 TARGET_ASSEMBLY_RATIO = 12.0
 TARGET_CONCURRENCY_SHARE = 0.8
 
 
-class ScriptedLLM(ChatLLM):
-    """Instant, deterministic answers of realistic length (so rows have realistic token counts).
+def realistic_answer(prompt: str, request: ChatRequest) -> Any:
+    """Instant, deterministic answers of realistic length (so rows have realistic token counts), taken from
+    the material (everything before the final instructions), so they pass the grounding gate the way a
+    faithful model's answers would. Usage is counted in Llama-3 tokens (SmolLM2 counts ~6% more)."""
+    digest = int(hashlib.sha1(f"{prompt}|{request.seed}".encode()).hexdigest()[:8], 16)
+    material = prompt.rsplit("\n\n", 1)[0]
+    sentences = [x for x in re.split(r"(?<=[.!?])\s+", material) if len(x.split()) >= 8] or [
+        "Nothing of note was reported in the material on that day."
+    ]
+    if request.schema is None:
+        return " ".join(sentences[digest % len(sentences) :][:3])[:800]
+    pairs = []
+    for i in range(request.schema["minItems"]):
+        sentence = sentences[(digest + i) % len(sentences)]
+        words = re.findall(r"[A-Za-z]{5,}", sentence) or ["events"]
+        pairs.append(
+            {
+                "question": f"What was reported about {words[(digest + i) % len(words)]}?",
+                "answer": " ".join(sentence.split()[:16]).rstrip(".,;:!?") + ".",
+            }
+        )
+    return pairs
 
-    With ``generate=False`` it refuses to generate: every answer must come from the request cache.
-    """
 
-    def __init__(self, cache: RequestCache, *, generate: bool = True) -> None:
-        super().__init__(cache=cache)
-        self.generate = generate
+def refuse_to_generate(prompt: str, request: ChatRequest) -> Any:
+    raise RuntimeError("a request missed the cache during the cached assembly")
 
-    @property
-    def model_id(self) -> str:
-        return "bench/scripted"
 
-    @property
-    def context_window(self) -> int:
-        return 8192
-
-    @property
-    def max_concurrency(self) -> int:
-        return 64
-
-    async def _complete(self, request: ChatRequest) -> RawCompletion:
-        if not self.generate:
-            raise RuntimeError("a request missed the cache during the cached assembly")
-        prompt = request.messages[-1]["content"]
-        digest = int(hashlib.sha1(f"{prompt}|{request.seed}".encode()).hexdigest()[:8], 16)
-        # Answers are taken from the material (everything before the final instructions), so they pass the
-        # grounding gate the way a faithful model's answers would.
-        material = prompt.rsplit("\n\n", 1)[0]
-        sentences = [x for x in re.split(r"(?<=[.!?])\s+", material) if len(x.split()) >= 8] or [
-            "Nothing of note was reported in the material on that day."
-        ]
-        if request.schema is None:
-            text = " ".join(sentences[digest % len(sentences) :][:3])[:800]
-        else:
-            pairs = []
-            for i in range(request.schema["minItems"]):
-                sentence = sentences[(digest + i) % len(sentences)]
-                words = re.findall(r"[A-Za-z]{5,}", sentence) or ["events"]
-                pairs.append(
-                    {
-                        "question": f"What was reported about {words[(digest + i) % len(words)]}?",
-                        "answer": " ".join(sentence.split()[:16]).rstrip(".,;:!?") + ".",
-                    }
-                )
-            text = json.dumps(pairs)
-        counter = TokenCounter.get()  # usage in Llama-3 tokens (SmolLM2 counts ~6% more on English news)
-        prompt_tokens = sum(counter.count(m["content"]) + 4 for m in request.messages)
-        return RawCompletion(text, prompt_tokens, counter.count(text))
+def scripted_llm(cache_dir: str, *, generate: bool = True) -> ScriptedLLM:
+    """The scripted LLM over the run's request cache; with ``generate=False`` every answer must come from
+    the cache."""
+    answer = realistic_answer if generate else refuse_to_generate
+    return ScriptedLLM("bench", answer, cache=RequestCache(Path(cache_dir) / "llm"), concurrency=64)
 
 
 def _one_row(config: Any, llm: ChatLLM) -> tuple[dict[str, Any], Any]:
@@ -145,7 +132,7 @@ def _config(name: str, cache_dir: str, **overrides: Any) -> Any:
 def fill(cache_dir: str) -> dict[str, Any]:
     config = _config("hierarchical-1m", cache_dir)
     start = time.perf_counter()
-    row, report = _one_row(config, ScriptedLLM(RequestCache(Path(cache_dir) / "llm")))
+    row, report = _one_row(config, scripted_llm(cache_dir))
     return {
         "seconds": time.perf_counter() - start,
         "n_tokens": row["n_tokens"],
@@ -155,6 +142,8 @@ def fill(cache_dir: str) -> dict[str, Any]:
         "counts": {
             k: getattr(config, k)
             for k in (
+                "question_plan",
+                "hierarchical_questions",
                 "global_questions",
                 "medium_questions",
                 "small_questions",
@@ -170,7 +159,7 @@ def assemble_child(cache_dir: str) -> None:
     """In a fresh process: build the same 1M row from cached answers only; print timings as JSON."""
     start = time.perf_counter()
     config = _config("hierarchical-1m", cache_dir)
-    row, report = _one_row(config, ScriptedLLM(RequestCache(Path(cache_dir) / "llm"), generate=False))
+    row, report = _one_row(config, scripted_llm(cache_dir, generate=False))
     seconds = time.perf_counter() - start
     reference = min(reference_seconds(config, row) for _ in range(2))  # warm, like the assembly's second half
     print(
@@ -309,6 +298,7 @@ QUALITY_SMALL: dict[str, Any] = {
     "summary_max_tokens": 40,
     "question_max_chars": 80,
     "answer_max_chars": 90,
+    "hierarchical_questions": 3,
 }
 """Small documents so the 135M model answers quickly; every gate still sees a few dozen pairs."""
 BEFORE: dict[str, Any] = {
@@ -317,6 +307,7 @@ BEFORE: dict[str, Any] = {
     "qa_retries": 0,
     "trim_answers": False,
     "grouping": "source",
+    "question_plan": "exhaustive",
 }
 """The generation of the first round (v1 prompts, no opening words in the schema, outlet grouping); its
 pairs are gated only to measure them (no retries, answers not trimmed)."""
@@ -371,6 +362,130 @@ def print_quality(label: str, results: dict[str, dict[str, float]]) -> None:
     check(f"{label}: question gate pass rate after / before", gain, TARGET_GATE_GAIN)
 
 
+DEBATE_SMALL: dict[str, Any] = {
+    "categories": ["POL"],
+    "max_subcategories": 1,
+    "expansion_factor": 2,
+    "llm_max_tokens": 300,
+}
+"""One subcategory's debate (two debaters, two critiques, one judge) per model: the same inputs for each."""
+
+
+def model_roles(model_path: str | None, roles: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Per-role overrides running the embedded backend on ``model_path`` (``None``: the packaged SmolLM2)."""
+    return {role: {"model_path": model_path} for role in roles} if model_path else {}
+
+
+def compare_model(label: str, model_path: str | None, cache_dir: str) -> dict[str, float]:
+    """For one embedded model, on fixed inputs: the debate of :data:`DEBATE_SMALL` (unparseable answers,
+    topics kept) and one small hierarchical row (gate pass rates, seconds)."""
+    from litelong_hf.pipeline import merged_report, run_shard
+    from litelong_hf.presets import make_config
+    from litelong_hf.report import RunReport
+    from litelong_hf.strategies.litelong import LiteLongStrategy
+
+    roles = ("debater_a", "debater_b", "judge")
+    config = make_config(
+        "litelong-128k", cache_dir=f"{cache_dir}/debate", roles=model_roles(model_path, roles), **DEBATE_SMALL
+    )
+    strategy = LiteLongStrategy(config)
+    report = RunReport()
+    start = time.perf_counter()
+    transcripts = strategy.debate_many(strategy.entries[:1], report)
+    out: dict[str, float] = {"debate_seconds": time.perf_counter() - start}
+    answers = sum(len(t.generated) + len(t.critiques) + t.judge_attempts for t in transcripts)
+    out["debate_answers"] = answers
+    out["debate_unparseable"] = report.stats.get("llm_unparseable_answers", 0)
+    out["debate_unparseable_rate"] = out["debate_unparseable"] / max(1, answers)
+    out["topics_generated"] = report.stats.get("topics_generated", 0)
+    out["topics_kept"] = report.stats.get("topics_kept", 0)
+    print(f"  {label}: debate {out}", flush=True)
+
+    qa = _config(
+        "hierarchical-128k",
+        f"{cache_dir}/qa",
+        num_rows=1,
+        roles=model_roles(model_path, ("qa",)),
+        **{**QUALITY_SMALL, "diverse_questions": 2},
+    )
+    start = time.perf_counter()
+    run_shard(qa, 0)
+    gates = merged_report(qa).extra["qa_gates"]
+    out["row_seconds"] = time.perf_counter() - start
+    out.update({k: float(v) for k, v in gates.items()})
+    print(f"  {label}: qa {out}", flush=True)
+    return out
+
+
+def compare_models(gemma_path: str, out_path: str | None) -> None:
+    """SmolLM2-135M-Instruct (the default) against another GGUF on the same inputs; one JSON line per model."""
+    results = {}
+    for label, path in (("smollm2-135m", None), ("other", gemma_path)):
+        with tempfile.TemporaryDirectory(prefix=f"bench-hierarchical-models-{label}-") as cache_dir:
+            results[label if path is None else Path(path).name] = compare_model(label, path, cache_dir)
+        if out_path:
+            Path(out_path).write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    keys = (
+        "debate_unparseable_rate",
+        "topics_kept",
+        "question_pass_rate",
+        "answer_pass_rate",
+        "grounding_pass_rate",
+        "all_gates_pass_rate",
+        "kept_rate",
+        "row_seconds",
+    )
+    print("model | " + " | ".join(keys))
+    for name, r in results.items():
+        print(name + " | " + " | ".join(f"{r.get(k, float('nan')):.2f}" for k in keys))
+
+
+def capture(path: str, n_documents: int) -> None:
+    """Real (question, answer, source) triples from the embedded model with the gates off, for the grounding
+    gate's fixture: demo articles of 250-700 tokens; per article its summary, then 2 questions from the
+    article (``questions_small``) and 2 from the summary (``questions_medium``). Answers as trimmed."""
+    import litelong_hf.strategies.hierarchical  # noqa: F401
+    from litelong_hf.corpus import load_documents
+    from litelong_hf.llm import EmbeddedLLM, LLMConfig, run_sync
+    from litelong_hf.presets import make_config
+    from litelong_hf.strategies.hierarchical.gates import trim_answer
+    from litelong_hf.strategies.hierarchical.writer import QAWriter
+
+    with tempfile.TemporaryDirectory(prefix="bench-hierarchical-capture-") as cache_dir:
+        config = make_config("hierarchical-128k", cache_dir=cache_dir, qa_gates=False, target_tokens=16384)
+        counter = TokenCounter.get()
+        writer = QAWriter(EmbeddedLLM(LLMConfig(n_ctx=4096, threads=1)), config, counter)
+        docs = [d for d in load_documents(config.corpus_config()) if 250 <= counter.count(d.text) <= 700]
+        triples: list[dict[str, str]] = []
+
+        async def run() -> None:
+            for doc in docs[:n_documents]:
+                summary = await writer.summarize_chunk(doc.text, counter.count(doc.text))
+                for key, name, source in (
+                    ("questions_small", "text", doc.text),
+                    ("questions_medium", "summary", summary),
+                ):
+                    for q, a in await writer._ask_pairs(key, 2, config.seed, {name: source}, {}, retry=False):
+                        triples.append(
+                            {
+                                "doc_id": doc.id,
+                                "prompt": key,
+                                "question": q,
+                                "answer": trim_answer(a),
+                                "source": source,
+                            }
+                        )
+
+        run_sync(run())
+        writer.close()
+    Path(path).write_text(
+        json.dumps({"triples": triples}, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    print(
+        f"{len(triples)} triples from {n_documents} documents -> {path} (label them before use as a fixture)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", action="store_true", help="also build a real hierarchical-1m row (hours)")
@@ -383,7 +498,23 @@ def main() -> None:
     parser.add_argument("--quality-rows", type=int, default=1, help="rows per --quality run")
     parser.add_argument("--skip-embedded", action="store_true", help="--quality through serve-local only")
     parser.add_argument("--assemble-child", metavar="CACHE", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--capture", metavar="FILE", help="only write real SmolLM2 question/answer/source triples (gates off)"
+    )
+    parser.add_argument("--capture-documents", type=int, default=10, help="articles for --capture")
+    parser.add_argument(
+        "--compare-model",
+        metavar="GGUF",
+        help="only: the packaged SmolLM2 vs this GGUF on the same debate and QA inputs (tens of minutes)",
+    )
+    parser.add_argument("--compare-out", metavar="JSON", help="--compare-model: also write the numbers here")
     args = parser.parse_args()
+    if args.compare_model:
+        compare_models(args.compare_model, args.compare_out)
+        return
+    if args.capture:
+        capture(args.capture, args.capture_documents)
+        return
     if args.assemble_child:
         assemble_child(args.assemble_child)
         return

@@ -78,8 +78,7 @@ def write_corpus(folder: Path, out: Path) -> dict[str, str]:
 
 def scripted_llms() -> dict[str, Any]:
     """Debaters that propose the subcategory's heading segments, a judge that rejects nothing."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "strategies"))
-    from scripted_llm import ScriptedLLM, step_of
+    from litelong_hf.testing.scripted import ScriptedLLM, step_of
 
     def debater(prompt: str, request: Any) -> Any:
         step = step_of(prompt)

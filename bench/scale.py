@@ -106,6 +106,7 @@ def child_store(corpus: str, cache: str) -> dict[str, float]:
 
 
 def child_build(corpus: str, cache: str) -> dict[str, float]:
+    from litelong_hf import layout
     from litelong_hf.corpus import open_store
     from litelong_hf.index import get_or_build_index
     from litelong_hf.presets import make_config
@@ -115,7 +116,7 @@ def child_build(corpus: str, cache: str) -> dict[str, float]:
     rss_before = _peak_mb()
     start = time.perf_counter()
     index = get_or_build_index(
-        f"docs-{store.fingerprint}",  # the key LiteLong uses, so its run below reuses this index
+        layout.document_index_key(store.fingerprint),  # LiteLong's key: its run below reuses this index
         batches=store.batches,
         config=config.index_config(),
         total=len(store),
@@ -135,7 +136,7 @@ def child_reference(corpus: str, cache: str) -> dict[str, float]:
     import bm25s
 
     from litelong_hf.corpus import open_store
-    from litelong_hf.index import _make_term_tokenizer
+    from litelong_hf.index import make_term_tokenizer
     from litelong_hf.presets import make_config
 
     config = make_config("litelong-128k", corpus=corpus, id_column="id", cache_dir=cache)
@@ -143,7 +144,7 @@ def child_reference(corpus: str, cache: str) -> dict[str, float]:
     texts = [t for _, batch in store.batches(8192) for t in batch]  # reading is not timed
     index_config = config.index_config()
     start = time.perf_counter()
-    tokenizer = _make_term_tokenizer(index_config)
+    tokenizer = make_term_tokenizer(index_config)
     ids = tokenizer.tokenize(texts, update_vocab=True, return_as="ids", show_progress=False)
     retriever = bm25s.BM25(method=index_config.method, k1=index_config.k1, b=index_config.b)
     retriever.index((ids, tokenizer.get_vocab_dict()), show_progress=False)

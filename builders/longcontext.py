@@ -10,6 +10,12 @@
 Every field of the strategy configs (``litelong_hf.config``) is a BuilderConfig field, so any of them can be
 overridden by keyword; the preset supplies the rest. The builder's cache key (``hash``) is the resolved
 config hash, which includes the code and prompt versions.
+
+The builder is a thin reader over the shard parquet files, the one copy of the rows on disk
+(:mod:`litelong_hf.rowstore`): ``download_and_prepare`` completes the shards
+(:func:`litelong_hf.run.complete_shards`) and writes no ``datasets`` Arrow cache, ``as_dataset`` reads the
+finished shards, and streaming reads (or makes) them row by row, like ``datasets``' packaged parquet
+builder. ``download_and_prepare(output_dir=..., file_format=...)`` is ``datasets``' own export, a copy.
 """
 
 from __future__ import annotations
@@ -23,11 +29,12 @@ import datasets
 import pyarrow as pa
 
 from litelong_hf import layout
-from litelong_hf.config import BaseConfig
-from litelong_hf.pipeline import iter_shard
+from litelong_hf.config import UNSET, BaseConfig
+from litelong_hf.pipeline import iter_shard, shard_complete, shard_files
 from litelong_hf.presets import config_fields, make_config, preset_names
 from litelong_hf.rows import INSTRUCTION_FEATURES, PRETRAINING_FEATURES
-from litelong_hf.strategies import make_strategy, strategy_config_class
+from litelong_hf.rowstore import parquet_dataset
+from litelong_hf.strategies import make_strategy, row_kind_of, strategy_config_class
 
 DATASET_NAME = "litelong_hf"
 
@@ -42,10 +49,10 @@ def _all_field_names() -> list[str]:
     return [n for n in names if n != "name"]
 
 
-# A BuilderConfig whose fields are every strategy field, all defaulting to None ("use the preset's value").
+# A BuilderConfig whose fields are every strategy field, all defaulting to UNSET ("use the preset's value").
 LongContextConfig = dataclasses.make_dataclass(
     "LongContextConfig",
-    [(name, Any, dataclasses.field(default=None)) for name in _all_field_names()],
+    [(name, Any, dataclasses.field(default=UNSET)) for name in _all_field_names()],
     bases=(datasets.BuilderConfig,),
     namespace={"__doc__": "BuilderConfig of a litelong-hf preset; any strategy field may be overridden."},
 )
@@ -62,7 +69,7 @@ def resolve_config(name: str, overrides: dict[str, Any]) -> BaseConfig:
     ``cache_dir`` is shared with ``datasets``; unknown names raise ``ConfigError`` listing the valid fields.
     """
     fields = {k: v for k, v in overrides.items() if k not in _BUILDER_KWARGS or k == "cache_dir"}
-    return make_config(name, **{k: v for k, v in fields.items() if v is not None})
+    return make_config(name, **fields)
 
 
 class LongContextBuilder(datasets.ArrowBasedBuilder):
@@ -82,19 +89,17 @@ class LongContextBuilder(datasets.ArrowBasedBuilder):
             raise ValueError(f"Pass config_name=...; valid names: {', '.join(preset_names())}.")
         self.resolved = resolve_config(str(name), kwargs)
         # Fail on bad input now (an empty taxonomy selection, a missing topics file), not mid-generation.
-        validate = getattr(make_strategy(self.resolved), "validate", None)
-        if validate is not None:
-            validate()
+        make_strategy(self.resolved).validate()
         if kwargs.get("hash") is None:
             kwargs["hash"] = self.resolved.config_hash()
         if kwargs.get("cache_dir") is None:
             # datasets' prepared Arrow lives next to our shard checkpoints, never in a cache they do not share.
-            kwargs["cache_dir"] = str(layout.cache_root() / "datasets")
+            kwargs["cache_dir"] = str(layout.datasets_cache_dir(self.resolved.cache_dir))
         kwargs.setdefault("dataset_name", DATASET_NAME)
         super().__init__(*args, **kwargs)
 
     def _info(self) -> datasets.DatasetInfo:
-        instruction = make_strategy(self.resolved).row_kind == "instruction"
+        instruction = row_kind_of(self.resolved.strategy) == "instruction"
         features = INSTRUCTION_FEATURES if instruction else PRETRAINING_FEATURES
         return datasets.DatasetInfo(
             description=f"litelong-hf {self.resolved.name}: {self.resolved.strategy} rows of "
@@ -103,13 +108,48 @@ class LongContextBuilder(datasets.ArrowBasedBuilder):
             homepage="https://github.com/litelong-hf/litelong-hf",
         )
 
+    def download_and_prepare(
+        self,
+        output_dir: str | None = None,
+        *,
+        num_proc: int | None = None,
+        file_format: str = "arrow",
+        **kwargs: Any,
+    ) -> None:
+        """Complete every shard (``num_proc`` processes at a time); no ``datasets`` cache is written.
+
+        With ``output_dir`` or ``file_format="parquet"`` this is ``datasets``' own export (a copy of the rows).
+        """
+        if output_dir is not None or file_format != "arrow":
+            super().download_and_prepare(output_dir, num_proc=num_proc, file_format=file_format, **kwargs)
+            return
+        from litelong_hf.run import complete_shards
+
+        complete_shards(self.resolved, num_proc=num_proc)
+
+    def as_dataset(
+        self, split: str | datasets.Split | None = None, in_memory: bool = False
+    ) -> datasets.Dataset | datasets.DatasetDict:
+        """The rows of the finished shards, read from their parquet files (``in_memory`` is always so)."""
+        config = self.resolved
+        missing = [s for s in range(config.num_shards) if not shard_complete(config, s)]
+        if missing:
+            raise FileNotFoundError(
+                f"Shards {missing} of {config.name} are not generated yet; call download_and_prepare() first."
+            )
+        if split is not None and str(split) != "train":
+            raise ValueError(f"Unknown split {split!r}: litelong-hf configs have a single 'train' split.")
+        files = [shard_files(config, shard).rows for shard in range(config.num_shards)]
+        dataset = parquet_dataset(files, info=self.info, split="train")
+        return dataset if split is not None else datasets.DatasetDict({"train": dataset})
+
     def _split_generators(self, dl_manager: Any) -> list[datasets.SplitGenerator]:
         # One list entry per shard: `num_proc` splits this list between processes.
         shards = list(range(self.resolved.num_shards))
         return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={"shards": shards})]
 
     def _generate_tables(self, shards: list[int]) -> Iterator[tuple[str, pa.Table]]:
-        # Rows arrive as they are made (streaming sees the first row early); completed shards are reused.
+        # Rows arrive as they are made (streaming sees the first row early); finished shards are read back.
         for shard in shards:
             for index, table in enumerate(iter_shard(self.resolved, shard)):
                 yield f"{shard:05d}_{index:06d}", table

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from litelong_hf.config import BaseConfig, ConfigError
+from litelong_hf.config import BaseConfig, ConfigError, given
 from litelong_hf.strategies import strategy_config_class
 
 
@@ -41,20 +41,22 @@ def config_fields(config_class: type[BaseConfig]) -> dict[str, dataclasses.Field
 
 
 def make_config(name: str, **overrides: Any) -> BaseConfig:
-    """Build the config of preset ``name`` with keyword overrides (``None`` values are ignored).
+    """Build the config of preset ``name`` with keyword overrides (:data:`~litelong_hf.config.UNSET` values
+    leave the preset's; ``None`` is a value: ``bm25_stemmer=None`` turns stemming off).
 
     Raises :class:`ConfigError` for an unknown name or a field the strategy does not have.
     """
     data = load_preset(name)
     config_class = strategy_config_class(str(data.get("strategy", "")))
     known = config_fields(config_class)
+    overrides = given(overrides)
     unknown = sorted(k for k in list(data) + list(overrides) if k not in known)
     if unknown:
         raise ConfigError(
             f"Unknown field(s) {unknown} for config {name!r} (strategy {data.get('strategy')!r}). "
             f"Valid fields: {', '.join(sorted(known))}."
         )
-    data.update({k: v for k, v in overrides.items() if v is not None})
+    data.update(overrides)
     try:
         return config_class(**data)
     except TypeError as exc:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .fields import UNSET, Unset
+
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
@@ -22,15 +24,15 @@ if TYPE_CHECKING:
 def load(
     config_name: str,
     *,
-    corpus: str | None = None,
-    endpoint: str | None = None,
+    corpus: str | Unset = UNSET,
+    endpoint: str | Unset | None = UNSET,
     split: str = "train",
     streaming: bool = False,
     num_proc: int | None = None,
     executor: str = "local",
     ray_address: str | None = None,
     cache_dir: str | None = None,
-    num_rows: int | None = None,
+    num_rows: int | Unset | None = UNSET,
     **overrides: Any,
 ) -> datasets.Dataset | datasets.IterableDataset:
     """Generate (or reuse) the rows of preset ``config_name``, like ``datasets.load_dataset``.
@@ -45,9 +47,10 @@ def load(
         num_proc: processes that run shards in parallel (rows never depend on it; see ``num_shards``).
         executor: ``"local"`` (this machine, ``num_proc`` processes) or ``"ray"`` (shards as Ray tasks).
         ray_address: Ray cluster to join with ``executor="ray"`` (default: start a local one).
-        cache_dir: where the ``datasets`` cache, indexes, LLM answers and shard checkpoints live.
+        cache_dir: where indexes, LLM answers and the shard parquet files (the rows, stored once) live.
         num_rows: stop after this many rows.
-        **overrides: any field of the strategy config (see ``litelong-hf generate --help``).
+        **overrides: any field of the strategy config (see ``litelong-hf generate CONFIG --help``); a field
+            not given keeps the preset's value, ``None`` is a value (``bm25_stemmer=None``: no stemming).
 
     Raises the project's own exceptions (``ConfigError``, ``CorpusError``, ``EndpointError``,
     ``NoRowsError``...), each naming the fix.

@@ -219,7 +219,7 @@ class JinjaChatFormat(ChatFormat):
         self.bos_token = _token_text(config.get("bos_token"))
         self.eos_token = _token_text(config.get("eos_token"))
 
-    def render(self, messages: Sequence[Message]) -> str:
+    def render(self, messages: Sequence[Message], *, generation_prompt: bool = False) -> str:
         from jinja2.exceptions import TemplateError
 
         try:
@@ -228,7 +228,7 @@ class JinjaChatFormat(ChatFormat):
                     messages=[dict(m) for m in messages],
                     bos_token=self.bos_token,
                     eos_token=self.eos_token,
-                    add_generation_prompt=False,
+                    add_generation_prompt=generation_prompt,
                 )
             )
         except TemplateError as exc:

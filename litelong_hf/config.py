@@ -14,8 +14,22 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .corpus import CorpusConfig
+from .fields import UNSET, Unset, check_field_metadata, given
 from .index import IndexConfig
 from .packing import PackingConfig
+
+__all__ = [
+    "CODE_VERSION",
+    "CORPUS_FIELDS",
+    "INDEX_FIELDS",
+    "NON_SEMANTIC_FIELDS",
+    "UNSET",
+    "BaseConfig",
+    "ConfigError",
+    "Unset",
+    "check_field_metadata",
+    "given",
+]
 
 CODE_VERSION = "1"
 """Bumped whenever generated rows would change for the same config: part of every config hash."""
@@ -76,9 +90,10 @@ class BaseConfig:
     target_tokens: int = field(
         default=131_072,
         metadata={
+            "min": 1,
             "help": (
                 "Exact row length in tokens (pretraining) or the maximum with the chat template (instruction rows)."
-            )
+            ),
         },
     )
     tokenizer: str = field(
@@ -118,7 +133,8 @@ class BaseConfig:
     cut_policy: str = field(
         default="truncate",
         metadata={
-            "help": ("``truncate`` the piece that overflows a row, or ``drop_row`` (never cut a document).")
+            "choices": ("truncate", "drop_row"),
+            "help": ("``truncate`` the piece that overflows a row, or ``drop_row`` (never cut a document)."),
         },
     )
     allow_single_piece_rows: bool = field(
@@ -134,16 +150,18 @@ class BaseConfig:
         default=42, metadata={"help": "Seed for every random choice (per config, shard and row)."}
     )
     num_rows: int | None = field(
-        default=None, metadata={"help": "Stop after this many rows (``None``: as many as the inputs give)."}
+        default=None,
+        metadata={"min": 1, "help": "Stop after this many rows (``None``: as many as the inputs give)."},
     )
     num_shards: int = field(
         default=1,
         metadata={
+            "min": 1,
             "help": (
                 "Independent units of work (slices of topics, seeds or documents); a re-run skips finished "
                 "shards. ``num_proc`` or ``--executor ray`` run up to this many at once (as in ``datasets``, "
                 "more workers than shards do nothing); rows depend on it, never on the number of workers."
-            )
+            ),
         },
     )
     shards_dir: str | None = field(
@@ -205,14 +223,8 @@ class BaseConfig:
     )
 
     def __post_init__(self) -> None:
-        if self.target_tokens <= 0:
-            raise ConfigError(f"target_tokens must be positive, got {self.target_tokens}.")
-        if self.num_shards <= 0:
-            raise ConfigError(f"num_shards must be positive, got {self.num_shards}.")
-        if self.num_rows is not None and self.num_rows <= 0:
-            raise ConfigError(f"num_rows must be positive or None, got {self.num_rows}.")
-        if self.cut_policy not in ("truncate", "drop_row"):
-            raise ConfigError(f"cut_policy must be 'truncate' or 'drop_row', got {self.cut_policy!r}.")
+        """Every field's ``choices`` and ``min`` metadata, checked once for every strategy's config."""
+        check_field_metadata(self, ConfigError)
 
     def corpus_config(self) -> CorpusConfig:
         return CorpusConfig(**{dst: getattr(self, src) for src, dst in CORPUS_FIELDS.items()})

@@ -23,7 +23,6 @@ import bisect
 import json
 import mmap
 import os
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, overload
@@ -33,7 +32,7 @@ import pyarrow as pa
 from . import layout
 from .corpus import CorpusConfig, CorpusError, Document, DocumentFilter, corpus_fingerprint, iter_records
 from .idmap import IdIndex, PreadStrings, _advise
-from .progress import console, progress_enabled
+from .progress import progress_enabled, stage
 from .report import RunReport
 
 STORE_FORMAT = 1
@@ -275,8 +274,6 @@ def open_store(
     Raises :class:`~litelong_hf.corpus.CorpusError` (unreadable source, missing column, no documents, a
     cache folder that cannot be written).
     """
-    from filelock import FileLock
-
     fingerprint = spec.fingerprint()
     try:
         path = layout.corpus_store_dir(fingerprint, cache_dir)
@@ -285,20 +282,16 @@ def open_store(
             return _OPEN[key]
         done = path / "store.json"
         if not done.is_file():
-            path.mkdir(parents=True, exist_ok=True)
-            probe = path / f".write-test-{os.getpid()}"
-            probe.write_bytes(b"")
-            probe.unlink()
+            layout.check_writable(path)
     except OSError as exc:
         where = cache_dir or "the cache root"
         raise CorpusError(
             f"Cannot write the document store under {where} ({exc.strerror or exc}); pass a writable "
             "cache_dir (CLI: --cache-dir) or set LITELONG_HF_CACHE."
         ) from None
-    if not done.is_file():
-        with FileLock(str(path) + ".lock"):
-            if not done.is_file():
-                _read_into(spec, path, show_progress=show_progress)
+    layout.build_once(
+        path, done.name, lambda folder: _read_into(spec, folder, show_progress=show_progress), in_place=True
+    )
     info = json.loads(done.read_text(encoding="utf-8"))
     if info.get("format") != STORE_FORMAT:
         raise CorpusError(
@@ -317,56 +310,23 @@ class _Progress:
         self.docs, self.bytes = docs, n_bytes
         self.total = spec.max_bytes if spec.max_bytes else spec.max_documents
         self.by_bytes = bool(spec.max_bytes)
-        self._progress: Any = None
-        self._task: Any = None
 
     def __enter__(self) -> _Progress:
-        if self.enabled:
-            from rich.progress import (
-                BarColumn,
-                Progress,
-                SpinnerColumn,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            columns: list[Any] = [SpinnerColumn(), TextColumn("Reading corpus into the store")]
-            if self.total:
-                columns.append(BarColumn())
-            columns += [
-                TextColumn("{task.fields[docs]:,} docs, {task.fields[mb]:,.1f} MB"),
-                TextColumn("{task.fields[rate]}"),
-                TimeElapsedColumn(),
-            ]
-            if self.total:
-                columns += ["eta", TimeRemainingColumn()]
-            self._progress = Progress(*columns, console=console)
-            self._progress.__enter__()
-            self._task = self._progress.add_task("read", total=self.total, docs=0, mb=0.0, rate="")
-            self._start = time.monotonic()
-            self._first = (self.docs, self.bytes)
-            self.advance(0, 0)
+        # A stage of the one live display (litelong_hf.progress): bytes or documents against the limit.
+        unit = "bytes" if self.by_bytes else "docs"
+        self._stage = stage("store: reading corpus", self.total, unit=unit, enabled=self.enabled)
+        self._bar = self._stage.__enter__()
+        self.advance(0, 0)
         return self
 
     def advance(self, docs: int, n_bytes: int) -> None:
         self.docs += docs
         self.bytes += n_bytes
-        if self._progress is None:
-            return
-        elapsed = max(time.monotonic() - self._start, 1e-9)
-        rate = f"{(self.docs - self._first[0]) / elapsed:,.0f} docs/s, {(self.bytes - self._first[1]) / elapsed / 1e6:,.1f} MB/s"
-        self._progress.update(
-            self._task,
-            completed=self.bytes if self.by_bytes else self.docs,
-            docs=self.docs,
-            mb=self.bytes / 1e6,
-            rate=rate,
-        )
+        note = f"{self.docs:,} docs" if self.by_bytes else f"{self.bytes / 1e6:,.1f} MB"
+        self._bar.set_completed(self.bytes if self.by_bytes else self.docs, note)
 
     def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.__exit__(None, None, None)
+        self._stage.__exit__(None, None, None)
 
 
 def _restore(spec: CorpusConfig, path: Path, state: dict[str, Any]) -> DocumentFilter:

@@ -11,11 +11,15 @@ project's own exception out of such a chain so ``litelong_hf.load`` and the CLI 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import typer
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class LiteLongError(Exception):
@@ -69,3 +73,16 @@ def cli_errors(*, top_level: bool = False) -> Iterator[None]:
         if top_level:
             raise SystemExit(2) from None
         raise typer.Exit(2) from None
+
+
+def cli_command(command: F) -> F:
+    """``command`` run inside :func:`cli_errors`: every ``litelong-hf`` command is registered through this,
+    so a user error from any of them prints ``error: <message>`` and exits 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with cli_errors():
+            return command(*args, **kwargs)
+
+    wrapper.__dict__["cli_errors"] = True  # what tests/cli check on every registered command
+    return wrapper  # type: ignore[return-value]

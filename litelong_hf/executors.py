@@ -16,8 +16,8 @@ Example::
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from .config import BaseConfig, ConfigError
@@ -37,23 +37,32 @@ def _import_ray() -> Any:
     return ray
 
 
-CRASH_ENV = "LITELONG_HF_TEST_CRASH_SHARD"
-"""``"<shard>:<marker path>"``: the worker running that shard dies after its first row, once (the marker
-file records it). Fault injection for the tests of worker loss; never set it otherwise."""
+RowHook = Callable[[int], None]
+"""Called inside the worker with the shard index after each row the shard makes."""
+
+_ROW_HOOKS: list[RowHook] = []
 
 
-def _shard_task(config_data: dict[str, Any], shard: int) -> dict[str, Any]:
+@contextmanager
+def row_hook(hook: RowHook) -> Iterator[None]:
+    """Ship ``hook`` with every shard task started inside the block (pickled to the workers).
+
+    For test support only (fault injection: :mod:`litelong_hf.testing.faults`); a run installs none."""
+    _ROW_HOOKS.append(hook)
+    try:
+        yield
+    finally:
+        _ROW_HOOKS.remove(hook)
+
+
+def _shard_task(config_data: dict[str, Any], shard: int, hooks: Sequence[RowHook] = ()) -> dict[str, Any]:
     """One shard, run inside a Ray worker: complete it on disk and return its report."""
     from .pipeline import iter_shard, shard_report
 
     config = config_from_dict(config_data)
-    crash = os.environ.get(CRASH_ENV, "")
     for _ in iter_shard(config, shard):
-        if crash.partition(":")[0] == str(shard):
-            marker = Path(crash.partition(":")[2])
-            if not marker.exists():
-                marker.touch()
-                os._exit(137)  # like a worker killed by the OOM killer or a lost node
+        for hook in hooks:
+            hook(shard)
     return shard_report(config, shard).to_dict()
 
 
@@ -86,7 +95,8 @@ def run_on_ray(config: BaseConfig, *, address: str | None = None, num_cpus: int 
     try:
         task = ray.remote(max_retries=MAX_RETRIES, retry_exceptions=False)(_shard_task)
         data = config.to_dict()
-        pending = {task.remote(data, shard): shard for shard in todo}
+        hooks = tuple(_ROW_HOOKS)
+        pending = {task.remote(data, shard, hooks): shard for shard in todo}
         with progress_bar(f"Shards of {config.name} on Ray", total=len(todo), unit="shards") as advance:
             while pending:
                 done, _ = ray.wait(list(pending), num_returns=1)

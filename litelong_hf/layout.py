@@ -2,23 +2,32 @@
 
 Caches (under ``cache_root(cache_dir)``)::
 
-    indexes/<key>/             BM25 indexes (documents or chunks), memory-mapped read-only by every worker
+    indexes/<key>/             BM25 indexes (documents or chunks) and chunk pools, memory-mapped read-only
     corpora/<fingerprint>/     the disk-backed document store of one corpus snapshot
     llm/requests.sqlite        the LLM request cache
     shards/<name>-<hash>/      shard checkpoints: parquet + report + transcripts, plus completion markers
     topics/                    LiteLong topic caches
+    stats/<key>.json           corpus statistics (LiteLong's mean tokens per document)
+    tokenizers/<key>/          tokenizers exported from GGUF files or transformers (tokenizer.json)
+    models/<key>/              GGUF models converted to HF folders (safetensors + tokenizer)
+    datasets/                  ``datasets``' own folder (a prepared split only on an explicit export)
+
+Index keys come from :func:`document_index_key` and :func:`chunk_index_key`, nothing else.
 
 A run directory (``litelong-hf generate --out DIR``)::
 
-    DIR/dataset/            the rows as a saved ``datasets.Dataset`` (Arrow)
-    DIR/parquet/            the same rows as parquet shards
+    DIR/parquet/            the rows: hard links to the run's shard parquet files (litelong_hf.rowstore)
+    DIR/dataset/            (runs made before the row store) the rows as a saved ``datasets.Dataset``
     DIR/report.json         the merged run report
     DIR/transcripts.jsonl   LLM transcripts (LiteLong debates, hierarchical QA)
     DIR/config.yaml         the resolved config
 
 Every write that others may read goes through :func:`atomic_write_bytes` / :func:`atomic_path`: the file
 appears whole or not at all, locally or on any fsspec filesystem (``s3://...``), so a killed run never
-leaves a half-written checkpoint that a re-run would trust.
+leaves a half-written checkpoint that a re-run would trust. A cache folder (an index, a store, a chunk pool,
+an exported tokenizer, a converted model) is made by :func:`build_once`: built once under a file lock by
+whichever process gets there first, in a temporary sibling, then published with one rename.
+:func:`check_writable` is the one write probe.
 """
 
 from __future__ import annotations
@@ -26,7 +35,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Iterable, Iterator
+import shutil
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,7 +85,102 @@ def checkpoint_dir(name: str, config_hash: str, cache_dir: str | os.PathLike[str
     return cache_root(cache_dir) / "shards" / f"{name}-{config_hash}"
 
 
+def stats_path(key: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """File of the corpus statistics with key ``key`` (e.g. LiteLong's mean tokens per document)."""
+    return cache_root(cache_dir) / "stats" / f"{key}.json"
+
+
+def tokenizer_dir(key: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Folder of an exported tokenizer (``tokenizer.json`` and its chat template)."""
+    return cache_root(cache_dir) / "tokenizers" / key
+
+
+def model_dir(key: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Folder of a converted model (an HF folder made from a GGUF file)."""
+    return cache_root(cache_dir) / "models" / key
+
+
+def datasets_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """``datasets``' cache (``cache_dir=`` of the builder), beside our own caches."""
+    return cache_root(cache_dir) / "datasets"
+
+
+def document_index_key(corpus_fingerprint: str) -> str:
+    """Cache key of the BM25 index of a corpus's documents (LiteLong, ``litelong-hf index build``)."""
+    return f"docs-{corpus_fingerprint}"
+
+
+def chunk_index_key(corpus_fingerprint: str, chunk_chars: int, split_long_lines: str) -> str:
+    """Cache key of the chunk index of a corpus snapshot and chunking (the index config is appended)."""
+    return f"nextlong-chunks-{corpus_fingerprint}-c{chunk_chars}-{split_long_lines}"
+
+
 # ---------------------------------------------------------------------------------------------- writes
+
+
+def check_writable(folder: str | os.PathLike[str]) -> Path:
+    """Create ``folder`` and write then delete an empty file in it; raise the ``OSError`` if that fails.
+
+    The one write probe: callers turn the error into their own message naming the fix."""
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    probe = path / f".write-test-{os.getpid()}-{secrets.token_hex(3)}"
+    probe.write_bytes(b"")
+    probe.unlink()
+    return path
+
+
+def build_once(
+    target: str | os.PathLike[str], done: str, build: Callable[[Path], None], *, in_place: bool = False
+) -> Path:
+    """The folder ``target``, built once: ``build(tmp)`` fills a temporary sibling, which is renamed to
+    ``target`` when ``tmp/done`` exists.
+
+    Under a file lock (``target.lock``), so processes starting together build it once and the others wait;
+    ``target/done`` marks a finished folder, so a half-built folder (a killed builder) is never trusted but
+    removed and built again. ``in_place``: for builders that resume their own unfinished work (the document
+    store, a BM25 index, a chunk pool) and write ``done`` last, atomically: ``build(target)`` runs on the
+    folder itself, keeping what a killed build left. Raises ``RuntimeError`` when ``build`` returns without
+    writing ``done``.
+    """
+    from filelock import FileLock
+
+    final = Path(target)
+    if (final / done).is_file():
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(final) + ".lock"):
+        if (final / done).is_file():
+            return final
+        if in_place:
+            final.mkdir(parents=True, exist_ok=True)
+            build(final)
+            if not (final / done).is_file():
+                raise RuntimeError(f"building {final} wrote no {done}")
+            return final
+        with atomic_folder(final) as tmp:
+            build(tmp)
+            if not (tmp / done).is_file():
+                raise RuntimeError(f"building {final} wrote no {done}")
+    return final
+
+
+@contextmanager
+def atomic_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield an empty temporary sibling of the local folder ``target``; on success it replaces ``target``
+    (whatever was there) with one rename. On an exception the temporary folder is removed and ``target``
+    is left as it was. Callers that may race hold a lock (:func:`build_once` does)."""
+    final = Path(target)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
+    tmp.mkdir()
+    try:
+        yield tmp
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _is_local(path: str | os.PathLike[str]) -> bool:
@@ -186,7 +291,7 @@ class RunDir:
 
     def is_run(self) -> bool:
         """Whether the folder holds a finished run (rows and report)."""
-        return self.dataset.is_dir() and self.report.is_file()
+        return (self.parquet.is_dir() or self.dataset.is_dir()) and self.report.is_file()
 
     def load_report(self) -> dict[str, Any]:
         return dict(json.loads(self.report.read_text(encoding="utf-8")))

@@ -27,8 +27,9 @@ from .rows import (
     instruction_table,
     pretraining_table,
 )
-from .strategies import make_strategy
+from .strategies import make_strategy, row_kind_of
 from .strategies.base import Strategy
+from .strategies.context import StrategyContext
 
 
 def shard_rows(
@@ -73,7 +74,7 @@ def require_rows(report: RunReport) -> None:
 
 def row_schema(config: BaseConfig) -> pa.Schema:
     """The Arrow schema of the rows of ``config`` (instruction rows for conversation strategies)."""
-    return INSTRUCTION_SCHEMA if make_strategy(config).row_kind == "instruction" else PRETRAINING_SCHEMA
+    return INSTRUCTION_SCHEMA if row_kind_of(config.strategy) == "instruction" else PRETRAINING_SCHEMA
 
 
 def checkpoint_root(config: BaseConfig) -> str:
@@ -143,20 +144,25 @@ def iter_shard(config: BaseConfig, shard: int) -> Iterator[pa.Table]:
         return
     report = RunReport(config_name=config.name, config_hash=config.config_hash())
     quota = shard_quota(config.num_rows, config.num_shards, shard)
-    strategy = make_strategy(config)
+    # The strategy is handed its store, index and LLMs through the context, never opens them itself.
+    strategy = make_strategy(config, StrategyContext(cache_dir=config.cache_dir))
     instruction = strategy.row_kind == "instruction"
     schema = INSTRUCTION_SCHEMA if instruction else PRETRAINING_SCHEMA
     to_table = instruction_table if instruction else pretraining_table
-    with layout.atomic_path(files.rows) as tmp:
-        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-            if quota != 0:
-                for row in shard_rows(strategy, shard, config.num_shards, report, quota):
-                    table = to_table(row)
-                    writer.write_table(table, row_group_size=1)
-                    yield table
-        transcripts = report.extra.pop("transcripts", None)
-        if transcripts is not None:
-            layout.atomic_write_jsonl(files.transcripts, transcripts)
+    try:
+        with layout.atomic_path(files.rows) as tmp:
+            with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+                if quota != 0:
+                    for row in shard_rows(strategy, shard, config.num_shards, report, quota):
+                        table = to_table(row)
+                        writer.write_table(table, row_group_size=1)
+                        yield table
+            # The strategy's declared outputs: its transcripts, written beside the rows.
+            transcripts = strategy.take_transcripts()
+            if transcripts:
+                layout.atomic_write_jsonl(files.transcripts, transcripts)
+    finally:
+        strategy.close()
     layout.atomic_write_json(files.report, report.to_dict())
 
 

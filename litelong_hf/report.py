@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass
@@ -78,6 +79,39 @@ class RunReport:
     @classmethod
     def load(cls, path: str | Path) -> RunReport:
         return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+class _Usage(Protocol):
+    def report_entries(self) -> Mapping[str, float]: ...
+
+
+class _HasUsage(Protocol):
+    @property
+    def usage(self) -> _Usage: ...
+
+
+class LLMMeter:
+    """The one route from LLM counters to ``RunReport.llm``: :meth:`add_to` adds what each distinct LLM
+    did (``usage.report_entries()``: requests, cache hits, tokens, per kind too) since the meter was made
+    or last added. An LLM shared by several shards or strategies of one process is thus counted once per
+    report, and roles sharing one LLM count once.
+
+    ``since_start``: count from the LLM's first request instead of from now (a run's whole usage)."""
+
+    def __init__(self, llms: Iterable[_HasUsage], *, since_start: bool = False) -> None:
+        self._llms = list({id(llm): llm for llm in llms}.values())
+        self._seen: dict[int, Mapping[str, float]] = {
+            id(llm): {} if since_start else dict(llm.usage.report_entries()) for llm in self._llms
+        }
+
+    def add_to(self, report: RunReport) -> None:
+        """Add the counters since the last call to ``report.llm``."""
+        for llm in self._llms:
+            now = dict(llm.usage.report_entries())
+            before = self._seen[id(llm)]
+            for name, value in now.items():
+                report.llm[name] = report.llm.get(name, 0) + value - before.get(name, 0)
+            self._seen[id(llm)] = now
 
 
 def render_report(report: RunReport) -> Any:

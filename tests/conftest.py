@@ -1,4 +1,5 @@
-"""Shared fixtures: every test gets its own litelong-hf cache, and progress bars stay quiet."""
+"""Shared fixtures: every test gets its own litelong-hf cache (sharing the read-only corpus stores and
+indexes across the session), and progress bars stay quiet."""
 
 from __future__ import annotations
 
@@ -17,14 +18,41 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
+SHARED_ARTEFACTS = ("corpora", "indexes")
+"""Cache folders whose entries are read-only once built: keyed by content (corpus and index fingerprints),
+built under a lock and published atomically. Every test's cache links them to one session folder, so the
+demo store and BM25 indexes are built once per session instead of once per test."""
+
+
+@pytest.fixture(scope="session")
+def shared_artefacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session folder holding :data:`SHARED_ARTEFACTS` (one subfolder each)."""
+    root = tmp_path_factory.mktemp("litelong-shared")
+    for name in SHARED_ARTEFACTS:
+        (root / name).mkdir()
+    return root
+
+
+def seeded_cache(root: Path, shared: Path) -> Path:
+    """``root`` as a fresh litelong-hf cache whose read-only artefact folders are those of ``shared``."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name in SHARED_ARTEFACTS:
+        (root / name).symlink_to(shared / name, target_is_directory=True)
+    return root
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, shared_artefacts: Path
 ) -> Iterator[None]:
-    monkeypatch.setenv("LITELONG_HF_CACHE", str(tmp_path_factory.mktemp("litelong-cache")))
+    # A fresh root per test (LLM answers, shards, topics, stats are written per test), sharing only the
+    # read-only artefacts.
+    root = seeded_cache(tmp_path_factory.mktemp("litelong-cache"), shared_artefacts)
+    monkeypatch.setenv("LITELONG_HF_CACHE", str(root))
     monkeypatch.setenv("LITELONG_HF_NO_PROGRESS", "1")
     # `--debug` sets LITELONG_HF_DEBUG for the process; under CliRunner that must not leak into other tests.
-    monkeypatch.delenv("LITELONG_HF_DEBUG", raising=False)
+    # setenv (not delenv, which records nothing when the variable is absent) restores it after the test.
+    monkeypatch.setenv("LITELONG_HF_DEBUG", "0")
     yield
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import datasets
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -28,9 +29,17 @@ def test_every_preset_is_a_builder_config() -> None:
 def test_builder_class_directly(tmp_path: Path) -> None:
     builder = LongContextBuilder(config_name="nextlong-64k", cache_dir=str(tmp_path), num_rows=2, **SMALL)
     assert builder.resolved.target_tokens == 65_536 and builder.resolved.max_documents == 400
+    with pytest.raises(FileNotFoundError, match="download_and_prepare"):
+        builder.as_dataset("train")
     builder.download_and_prepare()
     ds = builder.as_dataset("train")
     assert isinstance(ds, datasets.Dataset) and len(ds) == 2
+    # A thin reader over the shard parquet: datasets' cache holds no copy of the rows.
+    assert not [p for p in Path(builder.cache_dir).parent.rglob("*") if p.is_file() and p.stat().st_size]
+    assert ds.info.features == builder.info.features and ds.info.config_name == "nextlong-64k"
+    files = [shard_files(builder.resolved, s).rows for s in range(builder.resolved.num_shards)]
+    assert ds.to_list() == pq.read_table(files).to_pylist()
+    assert list(builder.as_dataset()) == ["train"]  # no split: a DatasetDict, like datasets' builders
     assert all(len(ids) == 65_536 for ids in ds["input_ids"])
     streamed = list(builder.as_streaming_dataset("train"))
     assert [r["id"] for r in streamed] == list(ds["id"])

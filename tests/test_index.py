@@ -294,3 +294,70 @@ def test_index_build_unwritable_cache_dir(tmp_path: Path) -> None:
     result = _invoke(["--max-documents", "5", "--cache-dir", str(tmp_path / "a-file" / "c")])
     assert isinstance(result, Result) and result.exit_code == 2, result.output
     assert "Cannot write" in result.output and "--cache-dir" in result.output
+
+
+# ------------------------------------------------------------------------------------ the backend dispatcher
+
+
+def test_a_loaded_index_runs_the_backend_it_is_asked_for(tmp_path: Path) -> None:
+    from litelong_hf.index.backends import (
+        accumulate_numba,
+        accumulate_numpy,
+        accumulate_pread,
+        accumulator,
+        shard_scores,
+    )
+
+    ids = [f"d{i:02d}" for i in range(30)]
+    texts = [f"story {i} about solar eclipse number {i % 7} over hills" for i in range(30)]
+    in_memory = BM25Index.build(ids, texts, IndexConfig(backend="numba"), shard_docs=8, show_progress=False)
+    loaded = BM25Index.load(in_memory.save(tmp_path / "idx"))
+    assert len(loaded.shards) == 4 and all(s.files is not None for s in loaded.shards)
+    # The config's backend survives the save; a loaded index honours it (it used to always take pread).
+    assert loaded.config.backend == "numba" and loaded.backend_for(1) == "numba"
+    for shard in loaded.shards:
+        assert accumulator(shard, "numba") is accumulate_numba
+        assert accumulator(shard, "numpy") is accumulate_pread
+    assert accumulator(in_memory.shards[0], "numpy") is accumulate_numpy
+    # Every path adds the same float32 values in the same order: bit-identical scores.
+    terms = np.asarray(loaded.query_terms(["solar eclipse hills 3"])[0], dtype=np.int64)
+    for mem, disk in zip(in_memory.shards, loaded.shards, strict=True):
+        reference = shard_scores(mem, terms, "numpy")
+        for backend in ("numpy", "numba"):
+            assert np.array_equal(shard_scores(disk, terms, backend), reference)
+            assert np.array_equal(shard_scores(mem, terms, backend), reference)
+    queries = ["solar eclipse", "number 3 hills", "story 12"]
+    expected = in_memory.search(queries, k=5, backend="numpy")
+    assert loaded.search(queries, k=5) == expected  # the config's numba
+    assert loaded.search(queries, k=5, backend="numpy") == expected
+    assert loaded.score(queries, [["d03"], ["d10", "d17"], ["d12"]]) == in_memory.score(
+        queries, [["d03"], ["d10", "d17"], ["d12"]]
+    )
+
+
+def test_resolve_backend_auto_and_errors() -> None:
+    from litelong_hf.index.backends import AUTO_NUMBA_QUERIES, resolve_backend
+
+    assert resolve_backend("auto", 1) == "numpy"
+    assert resolve_backend("auto", AUTO_NUMBA_QUERIES) == "numba"  # numba is installed in the dev env
+    assert resolve_backend("numpy", 10_000) == "numpy"
+    with pytest.raises(IndexBuildError, match="'auto', 'numpy' or 'numba'"):
+        resolve_backend("cuda", 1)
+
+
+# ---------------------------------------------------------------------------- the index-vs-corpus id check
+
+
+def test_get_or_build_index_checks_the_ids_it_was_given(tmp_path: Path) -> None:
+    ids, texts = ["a", "b", "c"], ["red fox", "blue whale", "green frog"]
+    built = get_or_build_index("k", lambda: (ids, texts), cache_dir=tmp_path, expected_ids=ids)
+    assert list(built.doc_ids) == ids
+    # The same key reused for other items (a corpus that changed under a stale key): one message, the fix.
+    with pytest.raises(IndexBuildError, match="holds 3 chunks that are not the 2 chunks") as caught:
+        get_or_build_index(
+            "k", lambda: (ids[:2], texts[:2]), cache_dir=tmp_path, expected_ids=ids[:2], unit="chunks"
+        )
+    assert "Delete the index folder" in str(caught.value)
+    with pytest.raises(IndexBuildError, match="not the 3 documents"):
+        get_or_build_index("k", lambda: (ids, texts), cache_dir=tmp_path, expected_ids=["a", "c", "b"])
+    assert list(get_or_build_index("k", lambda: (ids, texts), cache_dir=tmp_path).doc_ids) == ids

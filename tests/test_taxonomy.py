@@ -209,6 +209,32 @@ def test_local_files_with_column_variants(tmp_path: Path, name: str, top: str, s
     )  # filled from BISAC names
 
 
+@pytest.mark.parametrize("name", ["hub.csv", "hub.jsonl"])
+def test_the_hub_sets_not_column_is_read_as_exclusions(tmp_path: Path, name: str) -> None:
+    # The columns of HuggingFaceTB/bisac_expanded_final: its exclusions column is named ``not``.
+    rows: list[dict[str, Any]] = [
+        {
+            "top_category": "NATURE",
+            "subcategory": "Ecology",
+            "subtopic": "Wetlands",
+            "expansion_factor": 5,
+            "not": "SCIENCE / Life Sciences / Ecology",
+        },
+        {"top_category": "NATURE", "subcategory": "Ecology", "subtopic": "Forests", "expansion_factor": 5},
+        {"top_category": "COOKING", "subcategory": "Methods / Baking", "subtopic": "Bread", "not": ""},
+    ]
+    nature, cooking = load_taxonomy(_write(tmp_path / name, rows, "top_category", "subcategory"))
+    assert nature.exclude == "SCIENCE / Life Sciences / Ecology"
+    assert cooking.exclude == ""
+
+
+def test_exclude_column_wins_over_not(tmp_path: Path) -> None:
+    path = tmp_path / "both.csv"
+    path.write_text("top,sub,not,Exclude\nSky,Stars,from not,from exclude\n", encoding="utf-8")
+    (entry,) = load_taxonomy(path)
+    assert entry.exclude == "from exclude"
+
+
 def test_local_file_accepts_str_paths_and_codes(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_text("code,top,sub,expansion_factor\nSCI004000,Sky,Stars,7.0\n", encoding="utf-8")

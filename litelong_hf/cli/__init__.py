@@ -17,7 +17,19 @@ app = typer.Typer(
 )
 
 # Each module exposes ``register(app)``. Order is the order of `--help`.
-_COMMAND_MODULES = ("corpus", "index", "topics", "generate", "serve", "push", "train", "eval", "space")
+_COMMAND_MODULES = (
+    "corpus",
+    "index",
+    "topics",
+    "generate",
+    "serve",
+    "push",
+    "export",
+    "train",
+    "eval",
+    "contamination",  # adds `eval contamination` to the eval group
+    "space",
+)
 
 
 def _register_all() -> None:

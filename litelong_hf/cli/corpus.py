@@ -9,26 +9,18 @@ import typer
 from rich.table import Table
 
 from ..config import CORPUS_FIELDS, BaseConfig
-from ..corpus import CorpusConfig, CorpusError, open_store
+from ..corpus import CorpusConfig, open_store
+from ..errors import cli_command
 from ..progress import console, progress_bar
-from ..tokens import TokenCounter, TokenizerNotFoundError
+from ..tokens import TokenCounter
 from .options import with_config_fields
 
 corpus_app = typer.Typer(help="Inspect a base corpus.", no_args_is_help=True)
 
 
-def fail(message: str) -> typer.Exit:
-    """Print one short error line (no traceback) and return the exit to raise."""
-    console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(2)
-
-
 def corpus_spec(**values: Any) -> CorpusConfig:
-    """The corpus of the CLI flags, or a clean exit naming the fix."""
-    try:
-        return CorpusConfig(**values)
-    except CorpusError as exc:
-        raise fail(str(exc)) from None
+    """The corpus of the CLI flags (a ``CorpusError`` names the fix)."""
+    return CorpusConfig(**values)
 
 
 # The corpus flags of `generate` (same names, defaults and help), for every command that reads a corpus.
@@ -36,6 +28,7 @@ corpus_options = with_config_fields(BaseConfig, CORPUS_FIELDS, corpus_spec, "cor
 
 
 @corpus_app.command("stats")
+@cli_command
 @corpus_options
 def stats(
     corpus: CorpusConfig,
@@ -47,11 +40,8 @@ def stats(
     The corpus is read once into the document store (a later stats, index build or generate reuses it).
     """
     spec = corpus
-    try:
-        counter = TokenCounter.get(tokenizer)
-        store = open_store(spec, cache_dir=cache_dir)
-    except (CorpusError, TokenizerNotFoundError) as exc:
-        raise fail(str(exc)) from None
+    counter = TokenCounter.get(tokenizer)
+    store = open_store(spec, cache_dir=cache_dir)
     report = store.report()
     lengths: list[int] = []
     chars = 0

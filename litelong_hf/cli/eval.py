@@ -11,18 +11,14 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+
+from ..errors import cli_command
 
 eval_app = typer.Typer(
     help="Evaluate models (RULER-style suite) and generated sets (data-quality scores).",
     no_args_is_help=True,
 )
 _console = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    _console.print(f"[bold red]Error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def _lengths(text: str) -> tuple[int, ...]:
@@ -73,6 +69,7 @@ def _suite_config(tasks: str, lengths: str, depths: str, samples: int, seed: int
 
 
 @eval_app.command("ruler")
+@cli_command
 def ruler(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder for results.json, results.md, heatmap.png.")
@@ -127,13 +124,12 @@ def ruler(
 ) -> None:
     """Run the RULER-style suite on a model and write JSON, a markdown table and a length x depth heatmap."""
     from litelong_hf.evaluation.results import (
-        ResultError,
         SuiteResult,
         markdown_table,
         run_suite,
         write_outputs,
     )
-    from litelong_hf.evaluation.ruler import SuiteError, generate_suite
+    from litelong_hf.evaluation.ruler import generate_suite
     from litelong_hf.evaluation.runners import (
         EvalError,
         ScriptedRunner,
@@ -143,34 +139,28 @@ def ruler(
         endpoint_runner,
         oracle_answer,
     )
-    from litelong_hf.evaluation.scoring import MetricError
     from litelong_hf.progress import progress_bar
-    from litelong_hf.tokens import TokenCounter, TokenizerNotFoundError
+    from litelong_hf.tokens import TokenCounter
 
     if model and endpoint:
-        raise _fail("pass either --model (transformers) or --endpoint, not both")
-    try:
-        config = _suite_config(tasks, lengths, depths, samples, seed, corpus)
-        previous = SuiteResult.load(compare) if compare is not None else None
-        runner: Any
-        if oracle:
-            runner = ScriptedRunner("oracle", oracle_answer, TokenCounter.get(tokenizer))
-        elif model:
-            runner = TransformersRunner(model)
-        elif endpoint:
-            runner = endpoint_runner(
-                endpoint, model=served_model, tokenizer=tokenizer, api_key_env=api_key_env
-            )
-        else:
-            runner = embedded_runner(max(config.lengths), config.max_new_tokens())
-        check_positions(runner, config.lengths, config.max_new_tokens(), allow_longer)
-        per_task = [len(config.depths) if t != "cwe" else 1 for t in config.tasks]
-        total = sum(per_task) * len(config.lengths) * config.samples
-        with progress_bar(f"RULER suite on {runner.name}", total=total, unit="samples") as advance:
-            result = run_suite(runner, generate_suite(config, runner.tokenizer), config, progress=advance)
-        written = write_outputs(result, out, compare=previous)
-    except (SuiteError, EvalError, MetricError, ResultError, TokenizerNotFoundError) as exc:
-        raise _fail(str(exc)) from None
+        raise EvalError("pass either --model (transformers) or --endpoint, not both")
+    config = _suite_config(tasks, lengths, depths, samples, seed, corpus)
+    previous = SuiteResult.load(compare) if compare is not None else None
+    runner: Any
+    if oracle:
+        runner = ScriptedRunner("oracle", oracle_answer, TokenCounter.get(tokenizer))
+    elif model:
+        runner = TransformersRunner(model)
+    elif endpoint:
+        runner = endpoint_runner(endpoint, model=served_model, tokenizer=tokenizer, api_key_env=api_key_env)
+    else:
+        runner = embedded_runner(max(config.lengths), config.max_new_tokens())
+    check_positions(runner, config.lengths, config.max_new_tokens(), allow_longer)
+    per_task = [len(config.depths) if t != "cwe" else 1 for t in config.tasks]
+    total = sum(per_task) * len(config.lengths) * config.samples
+    with progress_bar(f"RULER suite on {runner.name}", total=total, unit="samples") as advance:
+        result = run_suite(runner, generate_suite(config, runner.tokenizer), config, progress=advance)
+    written = write_outputs(result, out, compare=previous)
     typer.echo(markdown_table(result))
     if previous is not None:
         typer.echo((out / "compare.md").read_text(encoding="utf-8"))
@@ -181,6 +171,7 @@ def ruler(
 
 
 @eval_app.command("generate")
+@cli_command
 def generate(
     out: Annotated[Path, typer.Option("--out", "-o", help="JSONL file of samples.")],
     tokenizer: Annotated[
@@ -195,18 +186,16 @@ def generate(
 ) -> None:
     """Write the suite (prompts, references, depths) as JSONL, for another harness."""
     from litelong_hf.evaluation.results import write_samples
-    from litelong_hf.evaluation.ruler import SuiteError, generate_suite
-    from litelong_hf.tokens import TokenCounter, TokenizerNotFoundError
+    from litelong_hf.evaluation.ruler import generate_suite
+    from litelong_hf.tokens import TokenCounter
 
-    try:
-        config = _suite_config(tasks, lengths, depths, samples, seed, corpus)
-        n = write_samples(generate_suite(config, TokenCounter.get(tokenizer)), out)
-    except (SuiteError, TokenizerNotFoundError) as exc:
-        raise _fail(str(exc)) from None
+    config = _suite_config(tasks, lengths, depths, samples, seed, corpus)
+    n = write_samples(generate_suite(config, TokenCounter.get(tokenizer)), out)
     _console.print(f"wrote {n} samples to {out}", highlight=False)
 
 
 @eval_app.command("compare")
+@cli_command
 def compare_cmd(
     first: Annotated[
         Path, typer.Argument(help="results.json (or its folder) of model A.", show_default=False)
@@ -220,13 +209,10 @@ def compare_cmd(
     ] = None,
 ) -> None:
     """Put two suite results side by side (e.g. before and after `litelong-hf train`)."""
-    from litelong_hf.evaluation.results import ResultError, SuiteResult, compare_table, save_heatmap
+    from litelong_hf.evaluation.results import SuiteResult, compare_table, save_heatmap
     from litelong_hf.layout import atomic_write_text
 
-    try:
-        a, b = SuiteResult.load(first), SuiteResult.load(second)
-    except ResultError as exc:
-        raise _fail(str(exc)) from None
+    a, b = SuiteResult.load(first), SuiteResult.load(second)
     table = compare_table(a, b)
     typer.echo(table)
     if out is not None:
@@ -237,6 +223,7 @@ def compare_cmd(
 
 
 @eval_app.command("quality")
+@cli_command
 def quality(
     run_dir: Annotated[
         Path,
@@ -281,27 +268,24 @@ def quality(
     store the scores as `quality` in RUN_DIR/report.json (the dataset card shows them)."""
     import json
 
-    from litelong_hf.evaluation.dependency import DependencyConfig, DependencyError
-    from litelong_hf.evaluation.quality import QualityConfig, QualityError, score_run
+    from litelong_hf.evaluation.dependency import DependencyConfig
+    from litelong_hf.evaluation.quality import QualityConfig, score_run
 
-    try:
-        config = QualityConfig(
-            label_field=None if label_field.lower() == "none" else label_field,
-            lm=None if lm.lower() == "none" else lm,
-            dependency=DependencyConfig(
-                window=window,
-                short_context=short_context,
-                tail=tail,
-                windows_per_row=windows_per_row,
-                max_rows=max_rows,
-                seed=seed,
-            ),
-            baseline=not no_baseline,
+    config = QualityConfig(
+        label_field=None if label_field.lower() == "none" else label_field,
+        lm=None if lm.lower() == "none" else lm,
+        dependency=DependencyConfig(
+            window=window,
+            short_context=short_context,
+            tail=tail,
+            windows_per_row=windows_per_row,
+            max_rows=max_rows,
             seed=seed,
-        )
-        scores = score_run(run_dir, config, write=not dry_run)
-    except (QualityError, DependencyError) as exc:
-        raise _fail(str(exc)) from None
+        ),
+        baseline=not no_baseline,
+        seed=seed,
+    )
+    scores = score_run(run_dir, config, write=not dry_run)
     typer.echo(json.dumps(scores, indent=2))
     if not dry_run:
         _console.print(f"stored as extra.quality in {run_dir / 'report.json'}", highlight=False)

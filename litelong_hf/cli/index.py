@@ -6,28 +6,25 @@ import time
 
 import typer
 
-from ..config import INDEX_FIELDS, BaseConfig
-from ..corpus import CorpusConfig, CorpusError, open_store
-from ..index import DEFAULT_SHARD_DOCS, IndexBuildError, IndexConfig, get_or_build_index, index_path
+from .. import layout
+from ..config import INDEX_FIELDS, BaseConfig, ConfigError
+from ..corpus import CorpusConfig, open_store
+from ..errors import cli_command
+from ..index import DEFAULT_SHARD_DOCS, IndexConfig, get_or_build_index, index_path
 from ..progress import console
-from .corpus import corpus_options, fail
+from .corpus import corpus_options
 from .options import with_config_fields
 
 index_app = typer.Typer(help="Build and inspect BM25 indexes.", no_args_is_help=True)
 
 
 def index_spec(stemmer: str | None, stopwords: str | None) -> IndexConfig:
-    """The BM25 settings of the CLI flags (``none`` turns one off), or a clean exit naming the fix."""
-    try:
-        return IndexConfig(
-            stemmer=None if stemmer in (None, "none") else stemmer,
-            stopwords=None if stopwords in (None, "none") else stopwords,
-        )
-    except IndexBuildError as exc:
-        raise fail(str(exc)) from None
+    """The BM25 settings of the CLI flags (``none`` turns one off; an ``IndexBuildError`` names the fix)."""
+    return IndexConfig(stemmer=stemmer, stopwords=stopwords)
 
 
 @index_app.command("build")
+@cli_command
 @corpus_options
 @with_config_fields(
     BaseConfig,
@@ -49,22 +46,20 @@ def build(
     """Build (or reuse) the document index of a corpus; a second build of the same snapshot is instant."""
     spec = corpus
     if k <= 0:
-        raise fail(f"--k must be positive, got {k}.")
-    try:
-        start = time.perf_counter()
-        store = open_store(spec, cache_dir=cache_dir)
-        key = f"docs-{spec.fingerprint()}"
-        index = get_or_build_index(
-            key,
-            batches=store.batches,
-            config=config,
-            total=len(store),
-            cache_dir=cache_dir,
-            shard_docs=shard_docs,
-        )
-        results = index.search(query, k=k, require_all_terms=require_all_terms) if query else []
-    except (CorpusError, IndexBuildError) as exc:
-        raise fail(str(exc)) from None
+        raise ConfigError(f"--k must be positive, got {k}.")
+    start = time.perf_counter()
+    store = open_store(spec, cache_dir=cache_dir)
+    key = layout.document_index_key(spec.fingerprint())
+    index = get_or_build_index(
+        key,
+        batches=store.batches,
+        config=config,
+        total=len(store),
+        cache_dir=cache_dir,
+        shard_docs=shard_docs,
+        expected_ids=store.ids,
+    )
+    results = index.search(query, k=k, require_all_terms=require_all_terms) if query else []
     elapsed = time.perf_counter() - start
     path = index_path(key, config, cache_dir)
     console.print(

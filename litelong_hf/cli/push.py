@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from ..errors import cli_command
+
 HubEndpointOption = Annotated[
     str | None,
     typer.Option("--endpoint", help="Hub URL (default: $HF_ENDPOINT or huggingface.co).", show_default=False),
@@ -137,4 +139,4 @@ def _debug_logging() -> None:
 
 def register(app: typer.Typer) -> None:
     """Add the ``push`` command to the ``litelong-hf`` app."""
-    app.command("push")(push)
+    app.command("push")(cli_command(push))

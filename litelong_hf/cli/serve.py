@@ -15,6 +15,7 @@ from types import FrameType
 
 import typer
 
+from litelong_hf.errors import cli_command
 from litelong_hf.llm.config import LLMConfig
 
 
@@ -65,6 +66,7 @@ def register(app: typer.Typer) -> None:
     """Add the ``serve-local`` command to ``app``."""
 
     @app.command("serve-local")
+    @cli_command
     def serve_local(
         host: str = typer.Option(
             "127.0.0.1", help="Interface to bind; 0.0.0.0 exposes the server to the network."
@@ -87,7 +89,7 @@ def register(app: typer.Typer) -> None:
         Ctrl-C, SIGTERM (docker stop, systemd, kill) and SIGHUP stop it; it never outlives this command.
         """
         # Imported here so `litelong-hf --help` stays fast and works without llama-cpp-python installed.
-        from litelong_hf.llm.server import LocalServer, LocalServerError
+        from litelong_hf.llm.server import LocalServer
 
         server = LocalServer(
             host=host,
@@ -103,19 +105,14 @@ def register(app: typer.Typer) -> None:
         code = 0
         try:
             with _stop_signals():
-                try:
-                    server.start()
-                except LocalServerError as exc:
-                    typer.echo(f"Error: {exc}", err=True)
-                    code = 1
-                else:
-                    typer.echo(
-                        f"Serving {server.model_path.name} at {server.url} (pid {server.pid}, "
-                        f"n_ctx={server.n_ctx}, threads={server.threads}).\n"
-                        f"Use it with: --endpoint {server.url}   (Ctrl-C stops it)",
-                        err=True,
-                    )
-                    code = server.wait()
+                server.start()  # a LocalServerError is one line and exit 2 (cli_command)
+                typer.echo(
+                    f"Serving {server.model_path.name} at {server.url} (pid {server.pid}, "
+                    f"n_ctx={server.n_ctx}, threads={server.threads}).\n"
+                    f"Use it with: --endpoint {server.url}   (Ctrl-C stops it)",
+                    err=True,
+                )
+                code = server.wait()
         except (KeyboardInterrupt, _StopSignal) as stop:
             name = stop.args[0] if isinstance(stop, _StopSignal) else "SIGINT"
             typer.echo(f"{name}: stopping the server at {server.url}.", err=True)

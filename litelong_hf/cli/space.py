@@ -8,10 +8,12 @@ from typing import Annotated
 
 import typer
 
+from ..errors import cli_command
 from .push import HubEndpointOption, HubTokenOption
 
-SPACE_FILES = ("app.py", "README.md", "requirements.txt")
-"""Files a Space folder must hold (the README carries the Space metadata)."""
+SPACE_FILES = ("app.py", "handlers.py", "inputs.py", "views.py", "README.md", "requirements.txt")
+"""Files a Space folder must hold: the app and the modules it imports from beside it (the README carries
+the Space metadata)."""
 IGNORE_PATTERNS = ["__pycache__", "__pycache__/*", "*.pyc", ".*"]
 
 
@@ -122,6 +124,7 @@ space_app = typer.Typer(help="The demo Space: a Gradio app that generates and sh
 
 
 @space_app.command("deploy")
+@cli_command
 def deploy(
     repo_id: Annotated[
         str, typer.Argument(metavar="REPO_ID", help="Space repo id, 'namespace/name'.", show_default=False)
@@ -142,14 +145,9 @@ def deploy(
     files no longer in the folder).
     """
     from rich.console import Console
-    from rich.markup import escape
 
     console = Console(stderr=True)
-    try:
-        result = deploy_space(repo_id, space_dir=space_dir, token=token, private=private, endpoint=endpoint)
-    except SpaceDeployError as err:
-        console.print(f"[bold red]Error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(code=1) from None
+    result = deploy_space(repo_id, space_dir=space_dir, token=token, private=private, endpoint=endpoint)
     console.print(
         f"Deployed {len(result.files)} file(s) to the Space [bold]{result.repo_id}[/]\n{result.url}\n"
         f"{result.commit_url}",

@@ -155,10 +155,12 @@ class TransformersLM:
         try:
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            from ..tokens import aligned_hf_tokenizer
         except ImportError as exc:
             raise DependencyError("transformers LMs need: pip install 'litelong-hf[train]'") from exc
         try:
-            self.tokenizer: Any = AutoTokenizer.from_pretrained(model)
+            self.tokenizer: Any = aligned_hf_tokenizer(AutoTokenizer.from_pretrained(model))
             self.model: Any = cast(Any, AutoModelForCausalLM.from_pretrained(model, dtype="auto"))
         except (OSError, ValueError) as exc:
             raise DependencyError(

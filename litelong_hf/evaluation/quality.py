@@ -289,18 +289,16 @@ def load_run_rows(run_dir: str | Path) -> tuple[Any, dict[str, Any]]:
         raise QualityError(f"{run.root} is not a folder; pass the --out folder of `litelong-hf generate`")
     if not run.report.is_file():
         raise QualityError(f"{run.root} has no report.json; pass the --out folder of `litelong-hf generate`")
-    if not run.dataset.is_dir():
+    if not (run.parquet.is_dir() or run.dataset.is_dir()):
         raise QualityError(
-            f"{run.root} has no rows (no dataset/ folder); run `litelong-hf generate --out {run.root}`"
+            f"{run.root} has no rows (no parquet/ folder); run `litelong-hf generate --out {run.root}`"
         )
-    import datasets
+    from ..rowstore import read_rows
 
     try:
-        rows = datasets.load_from_disk(str(run.dataset))
+        rows = read_rows(run.root)
     except (FileNotFoundError, ValueError) as exc:
-        raise QualityError(f"cannot read the rows in {run.dataset}: {exc}") from None
-    if isinstance(rows, datasets.DatasetDict):
-        rows = rows["train"]
+        raise QualityError(f"cannot read the rows in {run.root}: {exc}") from None
     if len(rows) == 0:
         raise QualityError(f"{run.root} holds no rows; generate some first (`litelong-hf generate`)")
     return rows, run.load_report()

@@ -233,10 +233,12 @@ class TransformersRunner:
         try:
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            from ..tokens import aligned_hf_tokenizer
         except ImportError as exc:
             raise EvalError("transformers models need: pip install 'litelong-hf[train]'") from exc
         try:
-            hf_tokenizer = AutoTokenizer.from_pretrained(model)
+            hf_tokenizer = aligned_hf_tokenizer(AutoTokenizer.from_pretrained(model))
             self.model: Any = cast(Any, AutoModelForCausalLM.from_pretrained(model, dtype="auto"))
         except (OSError, ValueError) as exc:
             raise EvalError(

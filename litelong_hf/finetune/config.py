@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from ..fields import check_field_metadata
 from .errors import TrainError
 from .rope import RopeSpec
 
@@ -69,7 +70,8 @@ class Stage:
 
 @dataclass
 class TrainConfig:
-    """Everything ``litelong-hf train`` needs; every field is a CLI flag of the same name."""
+    """Everything ``litelong-hf train`` needs; every field is a CLI flag of the same name (``panel``: its
+    group in ``--help``; ``min``: checked here as in every run config)."""
 
     data: list[str] = field(
         default_factory=list,
@@ -92,31 +94,57 @@ class TrainConfig:
         default=None,
         metadata={"help": "Staged schedule: a preset (prolong, litelong, hierarchical, ...) or a YAML path."},
     )
-    rope_type: str = field(default="default", metadata={"help": "Single stage: RoPE type (ABF = default)."})
-    rope_theta: float | None = field(default=None, metadata={"help": "Single stage: RoPE base frequency."})
+    rope_type: str = field(
+        default="default", metadata={"panel": "RoPE", "help": "Single stage: RoPE type (ABF = default)."}
+    )
+    rope_theta: float | None = field(
+        default=None, metadata={"panel": "RoPE", "help": "Single stage: RoPE base frequency."}
+    )
     rope_factor: float | None = field(
-        default=None, metadata={"help": "Single stage: factor for linear/dynamic/yarn/llama3."}
+        default=None,
+        metadata={"panel": "RoPE", "help": "Single stage: factor for linear/dynamic/yarn/llama3."},
     )
     original_max_position_embeddings: int | None = field(
-        default=None, metadata={"help": "Single stage: the model's trained context (yarn, llama3)."}
+        default=None,
+        metadata={"panel": "RoPE", "help": "Single stage: the model's trained context (yarn, llama3)."},
     )
     max_position_embeddings: int | None = field(
-        default=None, metadata={"help": "Single stage: new context length (default: longest row)."}
+        default=None,
+        metadata={"panel": "RoPE", "help": "Single stage: new context length (default: longest row)."},
     )
     learning_rate: float | None = field(
-        default=None, metadata={"help": "Peak learning rate (overrides every stage's)."}
+        default=None,
+        metadata={"panel": "Optimization", "help": "Peak learning rate (overrides every stage's)."},
     )
-    max_steps: int | None = field(default=None, metadata={"help": "Steps per stage (overrides budgets)."})
-    max_tokens: int | None = field(default=None, metadata={"help": "Token budget per stage."})
-    num_epochs: float | None = field(default=None, metadata={"help": "Epochs per stage when no budget."})
-    warmup_ratio: float | None = field(default=None, metadata={"help": "Warm-up share of the steps."})
-    batch_size: int = field(default=1, metadata={"help": "Rows per device per micro-step."})
-    gradient_accumulation_steps: int = field(default=1, metadata={"help": "Micro-steps per optimizer step."})
-    weight_decay: float = field(default=0.1, metadata={"help": "AdamW weight decay."})
-    lr_scheduler_type: str = field(default="cosine", metadata={"help": "transformers scheduler name."})
+    max_steps: int | None = field(
+        default=None, metadata={"panel": "Optimization", "help": "Steps per stage (overrides budgets)."}
+    )
+    max_tokens: int | None = field(
+        default=None, metadata={"panel": "Optimization", "help": "Token budget per stage."}
+    )
+    num_epochs: float | None = field(
+        default=None, metadata={"panel": "Optimization", "help": "Epochs per stage when no budget."}
+    )
+    warmup_ratio: float | None = field(
+        default=None, metadata={"panel": "Optimization", "help": "Warm-up share of the steps."}
+    )
+    batch_size: int = field(
+        default=1, metadata={"panel": "Optimization", "min": 1, "help": "Rows per device per micro-step."}
+    )
+    gradient_accumulation_steps: int = field(
+        default=1, metadata={"panel": "Optimization", "min": 1, "help": "Micro-steps per optimizer step."}
+    )
+    weight_decay: float = field(
+        default=0.1, metadata={"panel": "Optimization", "help": "AdamW weight decay."}
+    )
+    lr_scheduler_type: str = field(
+        default="cosine", metadata={"panel": "Optimization", "help": "transformers scheduler name."}
+    )
     seed: int = field(default=42, metadata={"help": "Seed of data order and initialisation."})
-    save_steps: int = field(default=50, metadata={"help": "Checkpoint every N steps (resume point)."})
-    logging_steps: int = field(default=1, metadata={"help": "Log loss every N steps."})
+    save_steps: int = field(
+        default=50, metadata={"min": 1, "help": "Checkpoint every N steps (resume point)."}
+    )
+    logging_steps: int = field(default=1, metadata={"min": 1, "help": "Log loss every N steps."})
     gradient_checkpointing: bool = field(
         default=True, metadata={"help": "Recompute activations (long rows)."}
     )
@@ -130,10 +158,22 @@ class TrainConfig:
     )
     precision: str = field(default="auto", metadata={"help": "auto (bf16 where supported), bf16, fp32."})
     push_to_hub: str | None = field(
-        default=None, metadata={"help": "Model repo id to publish the result to."}
+        default=None, metadata={"panel": "Hub", "help": "Model repo id to publish the result to."}
     )
-    hub_private: bool = field(default=False, metadata={"help": "Create the Hub repo private."})
+    hub_private: bool = field(
+        default=False, metadata={"panel": "Hub", "help": "Create the Hub repo private."}
+    )
     overwrite: bool = field(default=False, metadata={"help": "Delete a non-empty output folder first."})
+    cache_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "litelong-hf cache root for the converted GGUF model and its tokenizer (default: "
+            "$LITELONG_HF_CACHE, else ~/.cache/litelong_hf)."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        check_field_metadata(self, TrainError)
 
     def single_stage(self) -> Stage:
         """The stage described by the single-stage fields (used without --schedule)."""
@@ -181,7 +221,15 @@ class TrainConfig:
     def config_hash(self) -> str:
         """Hash of what changes the trained weights (not the output folder, Hub target or overwrite flag)."""
         values = self.to_dict()
-        for key in ("out", "push_to_hub", "hub_private", "overwrite", "save_steps", "logging_steps"):
+        for key in (
+            "out",
+            "push_to_hub",
+            "hub_private",
+            "overwrite",
+            "save_steps",
+            "logging_steps",
+            "cache_dir",
+        ):
             values.pop(key, None)
         values["stages"] = [s.to_dict() for s in self.stages()]
         blob = json.dumps(values, sort_keys=True, default=str)

@@ -70,19 +70,18 @@ def _looks_like_path(text: str) -> bool:
 def _load_source(source: str, data_config: str | None, split: str) -> tuple[datasets.Dataset, str | None]:
     path = Path(source).expanduser()
     if path.is_dir():
+        from ..rowstore import RowsNotFound, read_rows
+
         run = RunDir(path)
-        folder = run.dataset if run.dataset.is_dir() else path
         try:
-            loaded = datasets.load_from_disk(str(folder))
-        except FileNotFoundError:
+            loaded = read_rows(path, split=split)
+        except RowsNotFound as exc:
+            if "split" in str(exc):
+                raise TrainError(f"{exc} Pass --split.") from None
             raise TrainError(
                 f"{path} holds no saved rows: give the folder written by `litelong-hf generate --out DIR` or by "
                 "Dataset.save_to_disk."
             ) from None
-        if isinstance(loaded, datasets.DatasetDict):
-            if split not in loaded:
-                raise TrainError(f"{folder} has splits {list(loaded)}, not {split!r}; pass --split.")
-            loaded = loaded[split]
         name = run.load_report().get("config_name") if run.report.is_file() else None
         return loaded, name if isinstance(name, str) else None
     if _looks_like_path(source):

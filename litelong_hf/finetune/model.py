@@ -5,19 +5,17 @@ Two phases, so that bad input fails before any weights load:
 - :func:`resolve_model` checks the reference and returns a :class:`ModelRef`; :meth:`ModelRef.config` and
   :meth:`ModelRef.tokenizer` read only metadata (config.json, tokenizer files, GGUF header);
 - :meth:`ModelRef.weights_dir` materializes an HF-format folder. A GGUF is dequantized and converted once
-  into ``<cache>/models/``: ``save_pretrained`` on a GGUF-loaded model raises (measured), so the model is
+  into ``<cache>/models/`` (the ref's ``cache_dir``, else the default root): ``save_pretrained`` on a GGUF-loaded model raises (measured), so the model is
   rebuilt from its config without ``quantization_config`` and given the dequantized state dict.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..layout import cache_root
+from ..layout import build_once, model_dir
 from .errors import TrainError
 
 SMOLLM2_ALIASES = ("smollm2", "smollm2-135m", "smollm2-135m-instruct")
@@ -25,11 +23,15 @@ SMOLLM2_ALIASES = ("smollm2", "smollm2-135m", "smollm2-135m-instruct")
 
 @dataclass(frozen=True)
 class ModelRef:
-    """A model that exists: a local HF folder, a GGUF file, or a Hub id."""
+    """A model that exists: a local HF folder, a GGUF file, or a Hub id.
+
+    ``cache_dir``: the cache root its converted weights and extracted tokenizer go to (None: the default).
+    """
 
     name: str
     path: Path | None = None
     gguf: Path | None = None
+    cache_dir: str | None = None
 
     @property
     def hub_id(self) -> str | None:
@@ -38,7 +40,7 @@ class ModelRef:
     def _converted(self) -> Path | None:
         if self.gguf is None:
             return None
-        folder = _conversion_dir(self.gguf)
+        folder = _conversion_dir(self.gguf, self.cache_dir)
         return folder if (folder / "config.json").is_file() else None
 
     def _source(self) -> tuple[str, dict[str, Any]]:
@@ -63,23 +65,26 @@ class ModelRef:
         return config
 
     def tokenizer(self) -> Any:
-        """The model's fast tokenizer (no weights)."""
+        """The model's fast tokenizer (no weights), aligned with its reference
+        (:func:`~litelong_hf.tokens.aligned_hf_tokenizer`): the agreement check, training and the tokenizer
+        saved with the trained model all use it."""
         from transformers import AutoTokenizer
 
-        if self.gguf is not None and self._converted() is None:
-            from ..tokens import _gguf_tokenizer_dir
+        from ..tokens import _gguf_tokenizer_dir, aligned_hf_tokenizer
 
-            return AutoTokenizer.from_pretrained(str(_gguf_tokenizer_dir(self.gguf)))
+        if self.gguf is not None and self._converted() is None:
+            folder = _gguf_tokenizer_dir(self.gguf, self.cache_dir)
+            return aligned_hf_tokenizer(AutoTokenizer.from_pretrained(str(folder)))
         source, kwargs = self._source()
         try:
-            return AutoTokenizer.from_pretrained(source, **kwargs)
+            return aligned_hf_tokenizer(AutoTokenizer.from_pretrained(source, **kwargs))
         except (OSError, ValueError) as exc:
             raise TrainError(f"Cannot read the tokenizer of model {self.name!r}: {str(exc)[:300]}") from None
 
     def weights_dir(self) -> str:
         """An HF-format folder (or Hub id) with weights, converting a GGUF once."""
         if self.gguf is not None:
-            return str(gguf_to_hf(self.gguf))
+            return str(gguf_to_hf(self.gguf, self.cache_dir))
         return str(self.path) if self.path is not None else self.name
 
     def row_tokenizer_name(self) -> str:
@@ -89,44 +94,40 @@ class ModelRef:
         return str(self.gguf or self.path or self.name)
 
 
-def resolve_model(name: str) -> ModelRef:
-    """Check a ``--model`` value and say what it is. Raises :class:`TrainError` for a missing path."""
+def resolve_model(name: str, cache_dir: str | None = None) -> ModelRef:
+    """Check a ``--model`` value and say what it is. Raises :class:`TrainError` for a missing path.
+
+    ``cache_dir``: where a GGUF model's conversion and tokenizer are cached (None: the default root)."""
     if name.lower() in SMOLLM2_ALIASES:
         from ..resources import smollm2_gguf_path
 
-        return ModelRef(name=name.lower(), gguf=smollm2_gguf_path())
+        return ModelRef(name=name.lower(), gguf=smollm2_gguf_path(), cache_dir=cache_dir)
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise TrainError(f"Model folder {path} has no config.json; give a Hugging Face model folder.")
-        return ModelRef(name=name, path=path)
+        return ModelRef(name=name, path=path, cache_dir=cache_dir)
     if path.suffix == ".gguf":
         if not path.is_file():
             raise TrainError(f"Model file {path} does not exist.")
-        return ModelRef(name=name, gguf=path)
+        return ModelRef(name=name, gguf=path, cache_dir=cache_dir)
     if name.startswith((".", "/", "~")) or name.count("/") > 1 or path.exists():
         raise TrainError(
             f"Model path {name} does not exist; give a model folder, a .gguf file, a Hub id or 'smollm2'."
         )
-    return ModelRef(name=name)
+    return ModelRef(name=name, cache_dir=cache_dir)
 
 
-def _conversion_dir(gguf: Path) -> Path:
+def _conversion_dir(gguf: Path, cache_dir: str | None = None) -> Path:
     stat = gguf.stat()
-    return cache_root() / "models" / f"{gguf.stem}-{stat.st_size}-{int(stat.st_mtime)}".lower()
+    return model_dir(f"{gguf.stem}-{stat.st_size}-{int(stat.st_mtime)}".lower(), cache_dir)
 
 
-def gguf_to_hf(gguf: Path) -> Path:
+def gguf_to_hf(gguf: Path, cache_dir: str | None = None) -> Path:
     """Convert a GGUF model to an HF folder (fp32 safetensors + tokenizer) in the cache, once."""
-    from filelock import FileLock
+    from ..tokens import aligned_hf_tokenizer
 
-    target = _conversion_dir(gguf)
-    if (target / "config.json").is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(target) + ".lock"):
-        if (target / "config.json").is_file():
-            return target
+    def convert(tmp: Path) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -146,12 +147,11 @@ def gguf_to_hf(gguf: Path) -> Path:
             raise RuntimeError(
                 f"GGUF conversion of {gguf} lost weights: missing {missing}, unexpected {unexpected}"
             )
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
         model.save_pretrained(str(tmp))
-        AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name).save_pretrained(str(tmp))
-        os.replace(tmp, target)
-    return target
+        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        aligned_hf_tokenizer(tokenizer).save_pretrained(str(tmp))
+
+    return build_once(_conversion_dir(gguf, cache_dir), "config.json", convert)
 
 
 def pick_runtime(attn_implementation: str, precision: str) -> tuple[str, Any, bool]:

@@ -129,10 +129,8 @@ def plan_run(config: TrainConfig, data: Sequence[str | datasets.Dataset] | None 
     if out.exists() and not out.is_dir():
         raise TrainError(f"--out {out} is a file; give a folder.")
     state = _check_out(out, config_hash, config.overwrite)
-    model = resolve_model(config.model)
+    model = resolve_model(config.model, config.cache_dir)
     per_stage = _rows_per_stage(config, stages, sources)
-    if config.batch_size < 1 or config.gradient_accumulation_steps < 1:
-        raise TrainError("--batch-size and --gradient-accumulation-steps must be at least 1.")
     tokenizer = model.tokenizer()
     model_config = model.config()
     checked: set[int] = set()
@@ -205,7 +203,17 @@ def _last_checkpoint(folder: Path) -> str | None:
     return get_last_checkpoint(str(folder)) if folder.is_dir() else None
 
 
-def _throughput_callback() -> Any:
+def eta_line(stage: str, seconds: float, tokens: int, done: int, total: int) -> str:
+    """What a stage prints after its first optimizer step: its time, tokens/s and the stage's ETA."""
+    rate = f"{tokens / seconds:,.0f} tokens/s" if seconds > 0 and tokens > 0 else "tokens/s unknown"
+    left = max(total - done, 0) * seconds / max(done, 1)
+    return (
+        f"stage {stage}: first step took {seconds:,.1f} s ({rate}); {max(total - done, 0)} more step(s), "
+        f"ETA {time.strftime('%H:%M:%S', time.gmtime(left))}"
+    )
+
+
+def _throughput_callback(stage: str = "", log: Log | None = None) -> Any:
     from transformers import TrainerCallback
 
     class Throughput(TrainerCallback):
@@ -223,6 +231,16 @@ def _throughput_callback() -> Any:
         def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             if not self.tokens_at_start:  # after a resume, the restored count
                 self.tokens_at_start = int(state.num_input_tokens_seen or 0) or -1
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if log is not None and not self.seconds:  # the first step of this process: say how long all takes
+                self.seconds = time.perf_counter() - self.started
+                tokens = int(state.num_input_tokens_seen or 0) - max(self.tokens_at_start, 0)
+                log(
+                    eta_line(
+                        stage, self.seconds, tokens, 1, int(state.max_steps) - int(state.global_step) + 1
+                    )
+                )
 
         def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             self.seconds = time.perf_counter() - self.started
@@ -326,7 +344,7 @@ def _run_stage(plan: Plan, sp: StagePlan, init: str, final: Path, log: Log) -> d
         dataloader_pin_memory=torch.cuda.is_available(),
         **settings,
     )
-    throughput = _throughput_callback()
+    throughput = _throughput_callback(stage.name, log)
     trainer = _trainer_class()(
         model=model,
         args=args,

@@ -75,7 +75,12 @@ def _load(model_path: str, n_ctx: int, threads: int) -> _LoadedModel:
             if not Path(model_path).is_file():
                 raise LLMConfigError(f"Model file {model_path} does not exist; set model_path to a GGUF file")
             # n_ctx is always explicit: llama.cpp would default to 512 tokens, far below SmolLM2's 8192.
-            llama = Llama(model_path=model_path, n_ctx=n_ctx, n_threads=threads, verbose=False)
+            from litelong_hf.resources import EMBEDDED_CHAT_FORMATS
+
+            chat_format = EMBEDDED_CHAT_FORMATS.get(Path(model_path).name)  # None: the GGUF's own template
+            llama = Llama(
+                model_path=model_path, n_ctx=n_ctx, n_threads=threads, verbose=False, chat_format=chat_format
+            )
             loaded = _LoadedModel(
                 llama=llama,
                 lock=threading.Lock(),
@@ -91,12 +96,9 @@ class EmbeddedLLM(ChatLLM):
     def __init__(self, config: LLMConfig | None = None, *, cache: RequestCache | None = None) -> None:
         super().__init__(cache=cache)
         self.config = config or LLMConfig()
-        if self.config.model_path is not None:
-            self.model_path = Path(self.config.model_path)
-        else:
-            from litelong_hf.resources import smollm2_gguf_path
+        from litelong_hf.resources import embedded_gguf_path
 
-            self.model_path = smollm2_gguf_path()
+        self.model_path = embedded_gguf_path(self.config.model, self.config.model_path)
         self.threads = self.config.threads or default_threads()
 
     def __repr__(self) -> str:

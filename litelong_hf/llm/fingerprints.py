@@ -202,11 +202,9 @@ def _check_embedded(config: LLMConfig) -> None:
 
 
 def _embedded_path(config: LLMConfig) -> Path:
-    if config.model_path is not None:
-        return Path(config.model_path)
-    from litelong_hf.resources import smollm2_gguf_path
+    from litelong_hf.resources import embedded_gguf_path
 
-    return Path(smollm2_gguf_path())
+    return embedded_gguf_path(config.model, config.model_path)
 
 
 def _client(config: LLMConfig) -> EndpointClient:

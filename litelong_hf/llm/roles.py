@@ -75,7 +75,13 @@ def build_llms(
     for role, config in configs.items():
         if config.endpoint is None:
             path = config.model_path or ""
-            identity: tuple[Any, ...] = ("embedded", path, config.n_ctx, config.threads or default_threads())
+            identity: tuple[Any, ...] = (
+                "embedded",
+                path,
+                config.model,
+                config.n_ctx,
+                config.threads or default_threads(),
+            )
             if identity not in llms:
                 llms[identity] = EmbeddedLLM(config, cache=request_cache)
         else:

@@ -26,7 +26,7 @@ import yaml
 from litelong_hf.publish.names import method_of
 from litelong_hf.publish.render import CardInputs, config_summary, provenance, render_config_section
 from litelong_hf.publish.stats import size_category
-from litelong_hf.publish.templates import CITATIONS, environment
+from litelong_hf.publish.templates import citations, environment
 from litelong_hf.secrets import redact, scrub_text
 
 __all__ = ["ParsedCard", "merge_card", "parse_card"]
@@ -199,7 +199,7 @@ def merge_card(
             sections=[sections[n] for n in order],
             first_config=order[0],
             methods=sorted({s.get("method", "") for s in summaries.values()}),
-            citations=CITATIONS,
+            citations=citations(),
             notes=parsed.notes,
         )
     )

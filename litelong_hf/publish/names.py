@@ -2,7 +2,7 @@
 
 A config name is ``<method>-<length>[-<suffix>]``: ``litelong-128k``, ``hierarchical-1m``,
 ``nextlong-64k-fineweb``. The methods are those of the presets shipped in ``configs/`` (so a new strategy's
-presets make its name publishable), plus the four method families the card describes.
+presets make its name publishable), plus the registered strategy names.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import re
 from functools import lru_cache
 from typing import NamedTuple
 
+from litelong_hf.config import ConfigError
 from litelong_hf.publish.errors import PushValidationError
 from litelong_hf.publish.stats import RowSchema
 
@@ -26,7 +27,6 @@ __all__ = [
     "validate_repo_id",
 ]
 
-_BUILTIN_METHODS = ("litelong-nextlong", "litelong", "nextlong", "hierarchical", "random-concat")
 
 _LENGTH_AND_SUFFIX_RE = re.compile(r"(?P<length>[1-9][0-9]*[km])(?:-(?P<suffix>[a-z0-9]+(?:-[a-z0-9]+)*))?")
 _LENGTH_SUFFIX_RE = re.compile(r"-[1-9][0-9]*[km]$")
@@ -45,8 +45,9 @@ class ConfigName(NamedTuple):
 def known_methods() -> tuple[str, ...]:
     """Method families that may be published, longest first (``litelong-nextlong`` before ``litelong``)."""
     from litelong_hf.presets import preset_names
+    from litelong_hf.strategies import strategy_names
 
-    methods = set(_BUILTIN_METHODS)
+    methods = set(strategy_names())
     methods.update(
         _LENGTH_SUFFIX_RE.sub("", name) for name in preset_names() if _LENGTH_SUFFIX_RE.search(name)
     )
@@ -87,8 +88,22 @@ def method_of(config_name: str, strategy: str | None = None) -> str:
 
 
 def expected_schema(config_name: str) -> RowSchema:
-    """Hierarchical configs hold instruction rows; every other config holds pretraining rows."""
-    return "instruction" if method_of(config_name) == "hierarchical" else "pretraining"
+    """The row schema of a config, as its strategy declares it (``row_kind_of``).
+
+    Asked in order: the config name itself (a preset), its ``<method>-<length>`` preset, its method (a
+    strategy name); a name none of them knows holds pretraining rows."""
+    from litelong_hf.strategies import row_kind_of
+
+    parsed = parse_config_name(config_name)
+    candidates = [config_name]
+    if parsed is not None:
+        candidates += [f"{parsed.method}-{parsed.length}", parsed.method]
+    for candidate in candidates:
+        try:
+            return row_kind_of(candidate)
+        except ConfigError:
+            continue
+    return "pretraining"
 
 
 def validate_repo_id(repo_id: str) -> str:

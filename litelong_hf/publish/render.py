@@ -20,6 +20,7 @@ Provenance comes from the run report (:class:`~litelong_hf.report.RunReport`). T
 ``quality``              data-quality scores vs the ``random-concat`` baseline (:mod:`.tables`)
 ``qa_gates``             hierarchical QA gate pass rates (:mod:`.tables`)
 ``hardness``             NExtLong negative hardness (:mod:`.tables`)
+``contamination``        13-gram overlap with evaluation data (:mod:`litelong_hf.evaluation.contamination`)
 =======================  ==========================================================================
 """
 
@@ -214,6 +215,7 @@ def render_config_section(inputs: CardInputs) -> str:
             gates_counted=any(g.total is not None for g in gates),
             gate_counters=gate_counters,
             hardness=hardness_rows(extra.get("hardness")),
+            contamination=extra.get("contamination") or None,
             preview_json=preview_json,
             summary_json=json.dumps(config_summary(inputs), sort_keys=True, ensure_ascii=True),
             histogram_path=inputs.histogram_path,

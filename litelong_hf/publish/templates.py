@@ -20,7 +20,7 @@ import yaml
 if TYPE_CHECKING:
     import jinja2
 
-__all__ = ["CITATIONS", "environment", "escape_markdown", "fence", "format_number", "format_percent"]
+__all__ = ["citations", "environment", "escape_markdown", "fence", "format_number", "format_percent"]
 
 
 def _templates_dir() -> Path | None:
@@ -93,23 +93,12 @@ def fence(text: str, language: str = "") -> str:
     return f"{ticks}{language}\n{text}\n{ticks}"
 
 
-CITATIONS: tuple[dict[str, str], ...] = (
-    {
-        "key": "litelong",
-        "name": "LiteLong",
-        "arxiv": "2509.15568",
-        "what": "BISAC-taxonomy topics from a multi-agent debate, BM25 retrieval of documents per topic",
-    },
-    {
-        "key": "nextlong",
-        "name": "NExtLong",
-        "arxiv": "2501.12766",
-        "what": "meta-document chunks interleaved with retrieved hard negative chunks",
-    },
-    {
-        "key": "hierarchical",
-        "name": "Hierarchical QA (He et al.)",
-        "arxiv": "2504.12637",
-        "what": "Scaling Instruction-Tuned LLMs to Million-Token Contexts via Hierarchical Synthetic Data Generation",
-    },
-)
+def citations() -> tuple[dict[str, str], ...]:
+    """The references of every dataset card: the paper each registered strategy declares (its
+    ``citation``), once each, ordered by name."""
+    from dataclasses import asdict
+
+    from litelong_hf.strategies import strategy_class, strategy_names
+
+    seen = {c.arxiv: c for c in (strategy_class(n).citation for n in strategy_names()) if c is not None}
+    return tuple(asdict(c) for c in sorted(seen.values(), key=lambda c: c.name))

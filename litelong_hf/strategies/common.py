@@ -1,7 +1,8 @@
-"""Helpers shared by strategies: stable seeds, retrieval sizing, document ordering, LLM counters.
+"""Helpers shared by strategies: stable seeds, retrieval sizing, document ordering, and the one
+per-process resource cache (:class:`ResourceCache`).
 
-Pure functions only (plus :func:`add_llm_stats`, which adds counters to a report), so any strategy can use
-them without importing another strategy's module.
+Pure functions otherwise, so any strategy can use them without importing another strategy's module. LLM
+counters reach a report through :class:`~litelong_hf.report.LLMMeter`.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ import hashlib
 import json
 import math
 import random
-from collections.abc import Mapping, Sequence
-from typing import Any
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Generic, TypeVar
 
 from ..index import Hit
-from ..report import RunReport
 
 
 def seed_for(*parts: object) -> int:
@@ -57,11 +59,43 @@ def order_documents(hits: Sequence[Hit], texts: Mapping[str, str], order: str, s
     return unique
 
 
-def add_llm_stats(report: RunReport, llms: Mapping[str, Any]) -> None:
-    """Add the counters of each distinct LLM (requests sent, cache hits, retries, failures, unparseable
-    answers, tokens in/out) to ``report.llm``; ``requests`` counts requests actually sent."""
-    for llm in {id(x): x for x in llms.values()}.values():
-        for key, value in llm.stats().items():
-            if isinstance(value, int | float):
-                name = "requests" if key == "requests_sent" else key
-                report.llm[name] = report.llm.get(name, 0) + value
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class ResourceCache(Generic[K, V]):
+    """The per-process cache of heavy resources (document stores with their index, chunk pools and
+    retrievers): loaded once per key, shared by every strategy object of the process, at most ``maxsize``
+    kept (the least recently used is dropped, so a long-lived process that switches corpora does not keep
+    every one). Thread-safe; a resource is built under the lock, so two threads never build it twice."""
+
+    def __init__(self, maxsize: int = 4) -> None:
+        if maxsize <= 0:
+            raise ValueError(f"maxsize must be positive, got {maxsize}")
+        self.maxsize = maxsize
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.RLock()
+
+    def get(self, key: K, build: Callable[[], V]) -> V:
+        """The resource of ``key``, built with ``build()`` the first time (and again after eviction)."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            value = build()
+            self._items[key] = value
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+            return value
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._items
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()

@@ -2,8 +2,8 @@
 """LiteLong's multi-LLM topic debate (METHODS.md §1.2): generate, cross-critique, judge, filter-reject.
 
 Per (top, sub) pair: debater A and debater B each propose ``2 x expansion_factor`` subtopics; A critiques B's
-list and B critiques A's; a judge sees every candidate with its source and the critic's suggestion and
-rejects some; the kept topics are the union of both lists (case-insensitive dedup, order kept) minus the
+list and B critiques A's; a judge sees every candidate (title, explanation, source model, the critic's
+suggested action and reason) and the subcategory's exclusions, and rejects some; the kept topics are the union of both lists (case-insensitive dedup, order kept) minus the
 judge's rejections (Filter-Reject). Every call is schema-constrained where the backend allows and parsed
 leniently; whatever cannot be parsed is recorded in the transcript, never dropped silently.
 
@@ -25,28 +25,62 @@ from ..llm import ChatLLM, ChatResult
 from ..prompting import Prompts, load_prompts
 from ..taxonomy import TaxonomyEntry
 
-TITLE_PATTERN = "^[A-Z][A-Za-z0-9 ,'&()/-]{1,70}[A-Za-z0-9)]$"
-SENTENCE_PATTERN = "^[A-Z][A-Za-z0-9 ,;:()'/-]{8,160}[.]$"
+_LETTER = "A-Za-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
+"""Letters and digits a topic may use: ASCII, and the accented Latin letters (Latin-1 and Latin Extended-A/B,
+without the multiplication and division signs)."""
+
+
+@dataclass(frozen=True)
+class SchemaPatterns:
+    """The JSON-schema patterns of the debate's strings (titles are the BM25 queries, so what the title
+    pattern forbids, no query can contain). Patterns only shape what the model can write; lengths bound it,
+    so a small model cannot ramble."""
+
+    title: str
+    """A topic title (also the judge's ``title``)."""
+    sentence: str
+    """An explanation, critique reason, judge reason or summary."""
+
+
+PATTERNS = SchemaPatterns(
+    title=f"^[{_LETTER}][{_LETTER} ,.:;'\u2019&()/!?+-]{{1,70}}[{_LETTER})?!]$",
+    sentence=f"^[{_LETTER}][{_LETTER} ,.:;'\u2019&%()/!?+-]{{8,160}}[.!?]$",
+)
+"""The default patterns: real topic titles' characters (colons, accented letters, digits, hyphens, periods as
+in "U.S.", apostrophes), 3 to 72 characters; an explanation of 10 to 162 characters ending a sentence. No
+double quote or backslash: the model would have to escape them inside JSON."""
+STRICT_V1_PATTERNS = SchemaPatterns(
+    title="^[A-Z][A-Za-z0-9 ,'&()/-]{1,70}[A-Za-z0-9)]$",
+    sentence="^[A-Z][A-Za-z0-9 ,;:()'/-]{8,160}[.]$",
+)
+"""The patterns before issue 19 (ASCII only, no colon, one sentence without an inner period): kept to
+measure the unparseable rate against (``bench/debate_schema.py``), not used by any preset."""
 PROMPT_KEYS = ("system", "generate", "critique", "judge")
 """Templates every LiteLong prompt set must have."""
 
-TOPIC_ITEM = {
-    "type": "object",
-    "properties": {
-        "topic": {"type": "string", "pattern": TITLE_PATTERN},
-        "explanation": {"type": "string", "pattern": SENTENCE_PATTERN},
-    },
-    "required": ["topic", "explanation"],
-}
-REVIEWED_ITEM = {
-    "type": "object",
-    "properties": {
-        "topic": {"type": "string", "pattern": TITLE_PATTERN},
-        "explanation": {"type": "string", "pattern": SENTENCE_PATTERN},
-        "reason": {"type": "string", "pattern": SENTENCE_PATTERN},
-    },
-    "required": ["topic", "reason"],
-}
+
+def _topic_item(patterns: SchemaPatterns) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "topic": {"type": "string", "pattern": patterns.title},
+            "explanation": {"type": "string", "pattern": patterns.sentence},
+        },
+        "required": ["topic", "explanation"],
+    }
+
+
+def _reviewed_item(patterns: SchemaPatterns) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "topic": {"type": "string", "pattern": patterns.title},
+            "explanation": {"type": "string", "pattern": patterns.sentence},
+            "reason": {"type": "string", "pattern": patterns.sentence},
+        },
+        "required": ["topic", "reason"],
+    }
+
 
 ROLE_SEED_OFFSET = {"debater_a": 0, "debater_b": 1, "judge": 2}
 RETRY_SEED_STEP = 1000
@@ -81,28 +115,29 @@ _STOPWORDS = frozenset(
 _NUMBERED = re.compile(r"^(?:#|no\.?\s*|topic\s*|candidate\s*)?(\d{1,3})(?:[.):]\s*|\s*$)", re.IGNORECASE)
 
 
-def load_debate_prompts(name: str = "litelong_v1") -> Prompts:
+def load_debate_prompts(name: str = "litelong_v2") -> Prompts:
     """The debate prompt set ``name`` (packaged or a YAML path), checked for every template the debate uses."""
     return load_prompts(name, required=PROMPT_KEYS)
 
 
-def generate_schema(n: int) -> dict[str, Any]:
-    return {"type": "array", "items": TOPIC_ITEM, "minItems": 1, "maxItems": n}
+def generate_schema(n: int, patterns: SchemaPatterns = PATTERNS) -> dict[str, Any]:
+    return {"type": "array", "items": _topic_item(patterns), "minItems": 1, "maxItems": n}
 
 
-def critique_schema(n: int) -> dict[str, Any]:
+def critique_schema(n: int, patterns: SchemaPatterns = PATTERNS) -> dict[str, Any]:
     """A review of ``n`` candidates; bounded arrays keep small models from repeating items forever."""
+    item = _reviewed_item(patterns)
     return {
         "type": "object",
         "properties": {
-            "accepted": {"type": "array", "items": REVIEWED_ITEM, "maxItems": n},
-            "rejected": {"type": "array", "items": REVIEWED_ITEM, "maxItems": n},
+            "accepted": {"type": "array", "items": item, "maxItems": n},
+            "rejected": {"type": "array", "items": item, "maxItems": n},
         },
         "required": ["accepted", "rejected"],
     }
 
 
-def judge_schema(n: int) -> dict[str, Any]:
+def judge_schema(n: int, patterns: SchemaPatterns = PATTERNS) -> dict[str, Any]:
     """The judge's rejections among ``n`` candidates."""
     return {
         "type": "object",
@@ -113,13 +148,13 @@ def judge_schema(n: int) -> dict[str, Any]:
                 "items": {
                     "type": "object",
                     "properties": {
-                        "title": {"type": "string", "pattern": TITLE_PATTERN},
-                        "reason": {"type": "string", "pattern": SENTENCE_PATTERN},
+                        "title": {"type": "string", "pattern": patterns.title},
+                        "reason": {"type": "string", "pattern": patterns.sentence},
                     },
                     "required": ["title", "reason"],
                 },
             },
-            "summary": {"type": "string", "pattern": SENTENCE_PATTERN},
+            "summary": {"type": "string", "pattern": patterns.sentence},
         },
         "required": ["rejected_topics", "summary"],
     }
@@ -306,11 +341,18 @@ async def debate_topics(
     expansion_factor: int,
     sampling: Sampling,
     judge_retries: int = 1,
+    patterns: SchemaPatterns = PATTERNS,
 ) -> Transcript:
     """Run the debate for one taxonomy entry and return its transcript (``kept`` are the chosen topics).
 
     ``judge_retries``: how many times an unparseable judge answer is asked again (with another seed)
-    before the subcategory is marked failed and keeps nothing.
+    before the subcategory is marked failed and keeps nothing. ``patterns``: the schema's string patterns.
+
+    Every template gets ``top``, ``sub`` and ``exclude`` (the subcategory's exclusions, empty for none).
+    The judge's ``candidates`` are dicts with what the paper's judge sees of each candidate: ``topic``
+    (its title), ``explanation``, ``source`` (the debater's role), ``model`` (that debater's model id),
+    ``verdict`` (the critic's suggested action: ``keep``, ``reject`` or ``no opinion``) and ``reason``
+    (the critique's reason).
     """
     n = 2 * (entry.expansion_factor or expansion_factor)
     transcript = Transcript(
@@ -352,8 +394,8 @@ async def debate_topics(
 
     generate = prompts.render("generate", n=n, top=entry.top, sub=entry.sub, exclude=entry.exclude)
     gen_a, gen_b = await asyncio.gather(
-        ask("debater_a", "generate", generate, generate_schema(n)),
-        ask("debater_b", "generate", generate, generate_schema(n)),
+        ask("debater_a", "generate", generate, generate_schema(n, patterns)),
+        ask("debater_b", "generate", generate, generate_schema(n, patterns)),
     )
     cands_a, cands_b = candidates_from(gen_a, "debater_a"), candidates_from(gen_b, "debater_b")
     transcript.generated = {
@@ -364,8 +406,10 @@ async def debate_topics(
     async def critique(critic: str, candidates: list[Candidate]) -> Any:
         if not candidates:
             return None
-        text = prompts.render("critique", top=entry.top, sub=entry.sub, candidates=candidates)
-        return await ask(critic, "critique", text, critique_schema(len(candidates)))
+        text = prompts.render(
+            "critique", top=entry.top, sub=entry.sub, exclude=entry.exclude, candidates=candidates
+        )
+        return await ask(critic, "critique", text, critique_schema(len(candidates), patterns))
 
     # Each debater reviews the other's list (the public script wrongly let one model critique both).
     crit_of_b, crit_of_a = await asyncio.gather(
@@ -385,12 +429,22 @@ async def debate_topics(
     for c in candidates:
         verdict, reason = verdict_of.get((c.source, position[id(c)]), ("no opinion", "not reviewed"))
         shown.append(
-            {"topic": c.topic, "source": c.source, "verdict": verdict, "reason": reason or "no reason given"}
+            {
+                "topic": c.topic,
+                "explanation": c.explanation or "none given",
+                "source": c.source,
+                "model": llms[c.source].model_id,
+                "verdict": verdict,
+                "reason": reason or "no reason given",
+            }
         )
-    judge_text = prompts.render("judge", top=entry.top, sub=entry.sub, candidates=shown)
+    judge_text = prompts.render(
+        "judge", top=entry.top, sub=entry.sub, exclude=entry.exclude, candidates=shown
+    )
+    schema = judge_schema(len(candidates), patterns)
     for attempt in range(judge_retries + 1):
         transcript.judge_attempts += 1
-        transcript.judge = await ask("judge", "judge", judge_text, judge_schema(len(candidates)), attempt)
+        transcript.judge = await ask("judge", "judge", judge_text, schema, attempt)
         if transcript.judge is not None:
             break
     if transcript.judge is None:

@@ -26,13 +26,18 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 from ..config import BaseConfig
-from ..corpus import open_store
 from ..docstore import DocumentStore
-from ..index import BM25Index, IndexBuildError, get_or_build_index
-from ..layout import atomic_write_json, cache_root, exists, llm_cache_dir, read_text, read_topics
-from ..llm import ChatLLM, build_llms, run_sync
+from ..index import BM25Index
+from ..layout import (
+    atomic_write_json,
+    exists,
+    read_text,
+    read_topics,
+    stats_path,
+)
+from ..llm import ChatLLM, run_sync
 from ..packing import Piece
-from ..report import RunReport
+from ..report import LLMMeter, RunReport
 from ..taxonomy import (
     TaxonomyEntry,
     load_taxonomy,
@@ -40,8 +45,9 @@ from ..taxonomy import (
     spread_order,
 )
 from ..tokens import TokenCounter
-from .base import Bundle, RowKind
-from .common import add_llm_stats, dedup_hits, hits_needed, order_documents, seed_for
+from .base import Bundle, Citation, RowKind, Strategy
+from .common import dedup_hits, hits_needed, order_documents, seed_for
+from .context import StrategyContext
 from .debate import Sampling, Transcript, debate_topics, load_debate_prompts
 from .litelong_config import DEBATE_ROLES, LiteLongConfig
 from .topic_plan import (
@@ -68,23 +74,38 @@ __all__ = [
     "topic_query",
 ]
 
-_CORPUS_CACHE: dict[str, tuple[BM25Index, DocumentStore]] = {}
+MAX_CARD_DEBATES = 50
+"""Subcategory debates summarized in report.json and the dataset card (all are in transcripts.jsonl)."""
 
 
-class LiteLongStrategy:
+class LiteLongStrategy(Strategy):
     """See the module docstring."""
 
     name: ClassVar[str] = "litelong"
     row_kind: ClassVar[RowKind] = "pretraining"
+    citation: ClassVar[Citation | None] = Citation(
+        "LiteLong",
+        "2509.15568",
+        "BISAC-taxonomy topics from a multi-agent debate, BM25 retrieval of documents per topic",
+    )
 
-    def __init__(self, config: BaseConfig, llms: Mapping[str, ChatLLM] | None = None) -> None:
-        """``llms``: the debate's LLM per role (``debater_a``, ``debater_b``, ``judge``); default: built from
-        the config's endpoints (or the embedded model) on the first debate."""
+    def __init__(
+        self,
+        config: BaseConfig,
+        context: StrategyContext | None = None,
+        *,
+        llms: Mapping[str, ChatLLM] | None = None,
+    ) -> None:
+        """``llms``: the debate's LLM per role (``debater_a``, ``debater_b``, ``judge``); default: the
+        context's, built from the config's endpoints (or the embedded model) on the first debate."""
         if not isinstance(config, LiteLongConfig):
             raise TypeError("LiteLongStrategy needs a LiteLongConfig")
+        if llms is not None:
+            context = StrategyContext(cache_dir=config.cache_dir, llms=llms)
+        super().__init__(config, context)
         self.config: LiteLongConfig = config
-        self._llms: dict[str, ChatLLM] | None = dict(llms) if llms is not None else None
-        self._llm_seen: dict[int, dict[str, float]] = {}
+        self._llms: dict[str, ChatLLM] | None = None
+        self._meter: LLMMeter | None = None
         self._background: list[set[str]] | None = None
 
     @cached_property
@@ -111,10 +132,17 @@ class LiteLongStrategy:
             raise ValueError(f"shard {shard} out of range for {num_shards} shards")
         return self.entries[shard::num_shards]
 
-    def summarize(self, report: RunReport) -> dict[str, Any]:
-        """LiteLong's run-level entries are counters, added up by the report itself."""
-        del report
-        return {}
+    def card_entries(self, transcripts: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """Every subcategory's debate for the card (what each debater proposed, kept and rejected), at most
+        :data:`MAX_CARD_DEBATES` of them."""
+        if not transcripts:
+            return {}
+        from .debate import summarize_transcript
+
+        return {
+            "debates": [summarize_transcript(t) for t in transcripts[:MAX_CARD_DEBATES]],
+            "debates_total": len(transcripts),
+        }
 
     def validate(self) -> None:
         """Raise now for an empty taxonomy selection, a bad prompt set or a missing/malformed topics file
@@ -128,28 +156,7 @@ class LiteLongStrategy:
     def corpus(self) -> tuple[BM25Index, DocumentStore]:
         """The BM25 index of the corpus and its documents by id; a cached index is reused only when it
         holds exactly the corpus's document ids."""
-        spec = self.config.corpus_config()
-        key = f"{spec.fingerprint()}-{self.config.index_config().fingerprint()}-{self.config.cache_dir}"
-        if key not in _CORPUS_CACHE:
-            docs = open_store(
-                spec, cache_dir=self.config.cache_dir
-            )  # memory-mapped, a Mapping id -> Document
-            index_key = f"docs-{spec.fingerprint()}"
-            index = get_or_build_index(
-                index_key,
-                batches=docs.batches,
-                config=self.config.index_config(),
-                total=len(docs),
-                cache_dir=self.config.cache_dir,
-            )
-            if index.doc_ids != docs.ids:
-                raise IndexBuildError(
-                    f"The cached BM25 index {index_key!r} holds {len(index.doc_ids)} documents that are not "
-                    f"the {len(docs)} documents of corpus {spec.source!r} (it changed since the index was "
-                    "built). Delete the index folder under the cache's indexes/ directory and run again."
-                )
-            _CORPUS_CACHE[key] = (index, docs)
-        return _CORPUS_CACHE[key]
+        return self.context.document_index(self.config.corpus_config(), self.config.index_config())
 
     def mean_doc_tokens(self, docs: DocumentStore) -> float:
         """Mean tokens per document on a seeded sample, computed once per corpus and tokenizer (cached)."""
@@ -157,7 +164,7 @@ class LiteLongStrategy:
         key = hashlib.sha256(
             f"{spec.fingerprint()}|{self.config.tokenizer}|{self.config.seed}".encode()
         ).hexdigest()
-        path = cache_root(self.config.cache_dir) / "corpus-stats" / f"{key[:16]}.json"
+        path = stats_path(f"mean-doc-tokens-{key[:16]}", self.config.cache_dir)
         if exists(path):
             import json
 
@@ -186,8 +193,7 @@ class LiteLongStrategy:
     def llms(self) -> dict[str, ChatLLM]:
         """The debate's LLMs, built once per strategy (endpoints are probed then)."""
         if self._llms is None:
-            c = self.config
-            self._llms = build_llms(c.roles_config(), cache=llm_cache_dir(c.cache_dir), needed=DEBATE_ROLES)
+            self._llms = self.context.chat_llms(self.config.roles_config(), DEBATE_ROLES)
         return self._llms
 
     def debate_many(self, entries: Sequence[TaxonomyEntry], report: RunReport) -> list[Transcript]:
@@ -247,13 +253,9 @@ class LiteLongStrategy:
 
     def _add_llm_counters(self, report: RunReport) -> None:
         """Add what the LLMs counted since the last call (debates run one at a time in ``drafts``)."""
-        delta: dict[str, Any] = {}
-        for llm in {id(x): x for x in self.llms().values()}.values():
-            now = llm.stats()
-            before = self._llm_seen.get(id(llm), {})
-            delta[str(id(llm))] = _Counters({k: v - before.get(k, 0) for k, v in now.items()})
-            self._llm_seen[id(llm)] = dict(now)
-        add_llm_stats(report, delta)
+        if self._meter is None:
+            self._meter = LLMMeter(self.llms().values(), since_start=True)
+        self._meter.add_to(report)
 
     def topics_from_file(self, report: RunReport) -> dict[tuple[str, str], list[Topic]]:
         """The topics file's topics by casefolded (top, sub); lines outside the selection are counted."""
@@ -277,7 +279,7 @@ class LiteLongStrategy:
             report.count("topics_kept", len(topics))
             return topics
         [transcript] = self.debate_many([entry], report)
-        report.extra.setdefault("transcripts", []).append(transcript.to_dict())
+        self.record_transcript(transcript.to_dict())
         return [
             Topic(transcript.top, transcript.sub, k["topic"], k.get("explanation", ""), k.get("source", ""))
             for k in transcript.kept
@@ -296,20 +298,18 @@ class LiteLongStrategy:
             c.rows_per_topic, c.target_tokens, self.mean_doc_tokens(docs), c.hits_factor, c.max_hits
         )
         report.extra.setdefault("hits_per_topic_requested", k)
-        titles = [t.title for t in topics]
+        titles = [topic_query(t, "title") for t in topics]
+        # The title filter: a document must match the topic's own title (all its terms with
+        # require_all_terms), whatever else ranks it; a topic whose title matches nothing has no documents.
+        wide = k if c.require_all_terms else min(len(index), 2 * k)
+        titled = index.search(titles, k=wide, require_all_terms=c.require_all_terms)
+        allowed = [{h.doc_id for h in hits} for hits in titled]
         if c.query == "title":
-            results = index.search(titles, k=k, require_all_terms=c.require_all_terms)
+            results = [hits[:k] for hits in titled]
         else:
-            # The path and explanation rank the documents, but a document must match the topic's own
-            # title (all its terms with require_all_terms): a topic whose title matches nothing has no
-            # documents, whatever its path matches.
-            wide = k if c.require_all_terms else min(len(index), 2 * k)
-            titled = index.search(titles, k=wide, require_all_terms=c.require_all_terms)
+            # The path and explanation rank the documents within the title filter.
             ranked = index.search([topic_query(t, c.query) for t in topics], k=k)
-            results = [
-                [h for h in hits if h.doc_id in allowed]
-                for hits, allowed in zip(ranked, ({h.doc_id for h in t} for t in titled), strict=True)
-            ]
+            results = [[h for h in hits if h.doc_id in ok] for hits, ok in zip(ranked, allowed, strict=True)]
         if c.feedback_docs > 0 and c.feedback_terms > 0:
             background = self.background_words(docs)
             expanded = [
@@ -325,8 +325,11 @@ class LiteLongStrategy:
                 )
                 for t, hits in zip(topics, results, strict=True)
             ]
-            again = index.search(expanded, k=k)
-            results = [second if first else [] for first, second in zip(results, again, strict=True)]
+            # The expanded query ranks again, within the same title filter (docs/litelong.md, Retrieval).
+            results = [
+                index.search([query], k=k, allow=ok)[0] if first else []
+                for query, ok, first in zip(expanded, allowed, results, strict=True)
+            ]
         counter = TokenCounter.get(c.tokenizer)
         separator_tokens = counter.count(c.separator) if c.separator else 0
         texts = docs.text_by_id
@@ -353,6 +356,7 @@ class LiteLongStrategy:
                 relevance_floor=c.relevance_floor,
                 order=c.order,
                 seed=seed_for(c.seed, topic.top, topic.sub, topic.title),
+                allow_single_piece_rows=c.allow_single_piece_rows,
             )
             report.count("documents_retrieved", len(hits))
             report.count("documents_relevant", plan.relevant)
@@ -398,16 +402,6 @@ class LiteLongStrategy:
                 topic=topic.path(),
                 max_rows=plan.rows,
             )
-
-
-class _Counters:
-    """An object with ``stats()``, so :func:`add_llm_stats` can add a delta of counters."""
-
-    def __init__(self, values: dict[str, Any]) -> None:
-        self._values = values
-
-    def stats(self) -> dict[str, Any]:
-        return self._values
 
 
 def _register() -> None:

@@ -16,10 +16,12 @@ from .debate import load_debate_prompts
 
 DEBATE_ROLES = ("debater_a", "debater_b", "judge")
 QUERY_MODES = ("title", "rich")
+ORDERS = ("shuffle", "score", "shuffle_all")
 
 
-def _help(text: str) -> dict[str, str]:
-    return {"help": text}
+def _help(text: str, **checks: Any) -> dict[str, Any]:
+    """A field's metadata: its help and the ``choices``/``min`` that BaseConfig checks."""
+    return {"help": text, **checks}
 
 
 @dataclass
@@ -61,33 +63,41 @@ class LiteLongConfig(BaseConfig):
     expansion_factor: int = field(
         default=5,
         metadata=_help(
-            "Each debater proposes ``2 x expansion_factor`` subtopics per pair (a taxonomy row may override it)."
+            "Each debater proposes ``2 x expansion_factor`` subtopics per pair (a taxonomy row may override it).",
+            min=1,
         ),
     )
     prompts: str = field(
-        default="litelong_v1",
-        metadata=_help("Debate prompt set: a packaged version or a YAML file; its content is hashed."),
+        default="litelong_v2",
+        metadata=_help(
+            "Debate prompt set: a packaged version (``litelong_v2``: ours; ``litelong_paper_v1``: the paper's "
+            "inputs, criteria and stance) or a YAML file; its content is hashed."
+        ),
     )
-    llm_max_tokens: int = field(default=1024, metadata=_help("Most tokens per debate answer."))
+    llm_max_tokens: int = field(default=1024, metadata=_help("Most tokens per debate answer.", min=1))
     judge_retries: int = field(
         default=1,
         metadata=_help(
-            "Times an unparseable judge answer is asked again (new seed) before the subcategory is failed."
+            "Times an unparseable judge answer is asked again (new seed) before the subcategory is failed.",
+            min=0,
         ),
     )
     topics_file: str | None = field(
         default=None,
         metadata=_help("JSONL of already chosen topics (``litelong-hf topics`` output): skips the debate."),
     )
-    rows_per_topic: int = field(default=4, metadata=_help("Most rows built from one topic's documents."))
+    rows_per_topic: int = field(
+        default=4, metadata=_help("Most rows built from one topic's documents.", min=1)
+    )
     min_top_categories: int = field(
         default=4,
         metadata=_help(
             "With ``num_rows`` set, a topic gives at most ``ceil(num_rows / min_top_categories)`` rows, so "
-            "a small request still spreads over this many subcategories (and top categories)."
+            "a small request still spreads over this many subcategories (and top categories).",
+            min=1,
         ),
     )
-    max_hits: int = field(default=4000, metadata=_help("Most documents retrieved per topic."))
+    max_hits: int = field(default=4000, metadata=_help("Most documents retrieved per topic.", min=1))
     hits_factor: float = field(
         default=1.5,
         metadata=_help(
@@ -97,7 +107,10 @@ class LiteLongConfig(BaseConfig):
     query: str = field(
         default="rich",
         metadata={
-            "help": "BM25 query of a topic: ``rich`` (title + explanation + taxonomy path) or ``title``.",
+            "help": (
+                "BM25 query of a topic: ``rich`` (title + explanation + taxonomy path) or ``title`` (the "
+                "title alone, the scripts' query-syntax characters stripped: the paper's query)."
+            ),
             "choices": QUERY_MODES,
         },
     )
@@ -105,11 +118,12 @@ class LiteLongConfig(BaseConfig):
         default=20,
         metadata=_help(
             "Pseudo-relevance feedback: the topic's best N documents lend their shared words to a second "
-            "query, which finds documents like them (0: off, one query only)."
+            "query, which finds documents like them (0: off, one query only).",
+            min=0,
         ),
     )
     feedback_terms: int = field(
-        default=80, metadata=_help("Words the feedback documents add to the topic's query.")
+        default=80, metadata=_help("Words the feedback documents add to the topic's query.", min=0)
     )
     relevance_floor: float = field(
         default=0.35,
@@ -124,31 +138,17 @@ class LiteLongConfig(BaseConfig):
     order: str = field(
         default="shuffle",
         metadata={
-            "help": "Order of a row's documents: ``shuffle`` (seeded) or ``score`` (best first).",
-            "choices": ("shuffle", "score"),
+            "help": (
+                "Order of a topic's documents: ``shuffle`` (one band of rank per row, each band in a seeded "
+                "shuffle), ``score`` (best first) or ``shuffle_all`` (every retrieved hit in one seeded "
+                "shuffle, as the authors' scripts do)."
+            ),
+            "choices": ORDERS,
         },
     )
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.order not in ("shuffle", "score"):
-            raise ConfigError(f"order must be 'shuffle' or 'score', got {self.order!r}.")
-        if self.query not in QUERY_MODES:
-            raise ConfigError(f"query must be one of {list(QUERY_MODES)}, got {self.query!r}.")
-        for name in (
-            "rows_per_topic",
-            "max_hits",
-            "expansion_factor",
-            "llm_max_tokens",
-            "min_top_categories",
-        ):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}.")
-        for name in ("feedback_docs", "feedback_terms"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name} must be 0 (off) or more, got {getattr(self, name)}.")
-        if self.judge_retries < 0:
-            raise ConfigError(f"judge_retries must be 0 or more, got {self.judge_retries}.")
         if not 0.0 <= self.relevance_floor < 1.0:
             raise ConfigError(f"relevance_floor must be in [0, 1), got {self.relevance_floor}.")
         if isinstance(self.categories, str):

@@ -18,8 +18,8 @@ import numpy as np
 from ..config import BaseConfig, ConfigError
 from ..report import RunReport
 from .base import Bundle
-from .chunking import SPLIT_MODES
 from .common import seed_for
+from .context import StrategyContext
 from .litelong import LiteLongConfig, LiteLongStrategy
 from .negatives import SeedRequest, Shortfall
 from .nextlong import NExtLongConfig, NExtLongStrategy, hardness_summary, tally_hardness
@@ -27,12 +27,17 @@ from .nextlong import NExtLongConfig, NExtLongStrategy, hardness_summary, tally_
 STRATEGY = "litelong-nextlong"
 
 
+def _nextlong_field(name: str) -> Any:
+    """NExtLong's own field ``name`` (default and help): the NExtLong knobs here mean the same thing."""
+    own = NExtLongConfig.__dataclass_fields__[name]
+    return field(default=own.default, metadata=own.metadata)
+
+
 @dataclass
 class LiteLongNExtLongConfig(LiteLongConfig):
     """LiteLong topics and retrieval, then NExtLong rows whose negatives come from each topic's documents."""
 
-    strategy: str = STRATEGY
-    """Always ``litelong-nextlong``."""
+    strategy: str = field(default=STRATEGY, metadata={"help": "Always ``litelong-nextlong``."})
     relevance_floor: float = field(
         default=0.0,
         metadata={
@@ -40,29 +45,18 @@ class LiteLongNExtLongConfig(LiteLongConfig):
             "retrieved document: NExtLong mines hard negatives among all of them)."
         },
     )
-    chunk_chars: int = 2048
-    """Largest meta-chunk / negative chunk in characters (NExtLong's grouping of lines)."""
-    split_long_lines: str = "sentences"
-    """``sentences`` cuts lines longer than ``chunk_chars`` at sentence ends; ``none`` keeps them whole."""
-    overfetch: float = 1.5
-    """Negatives fetched per meta-chunk as a multiple of k (room for duplicates and reuse)."""
-    search_batch: int = 256
-    """Meta-chunk queries per BM25 call."""
-    bm25_backend: str = "numpy"
-    """bm25s top-k backend for mining: ``numpy`` or ``numba``."""
-    label_field: str | None = "source"
-    """Document metadata used as a label in the hardness report (``None``: none)."""
-    hardness_samples: int = 8
-    """Random chunks scored per meta-chunk as the hardness baseline (0: none)."""
+    chunk_chars: int = _nextlong_field("chunk_chars")
+    split_long_lines: str = _nextlong_field("split_long_lines")
+    overfetch: float = _nextlong_field("overfetch")
+    search_batch: int = _nextlong_field("search_batch")
+    bm25_backend: str = _nextlong_field("bm25_backend")
+    label_field: str | None = _nextlong_field("label_field")
+    hardness_samples: int = _nextlong_field("hardness_samples")
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.strategy != STRATEGY:
             raise ConfigError(f"LiteLongNExtLongConfig needs strategy {STRATEGY!r}, got {self.strategy!r}.")
-        if self.split_long_lines not in SPLIT_MODES:
-            raise ConfigError(
-                f"split_long_lines must be one of {list(SPLIT_MODES)}, got {self.split_long_lines!r}."
-            )
         if self.cut_policy != "truncate":
             raise ConfigError(
                 "litelong-nextlong fills rows by cutting the last piece: set cut_policy='truncate'."
@@ -85,12 +79,12 @@ class LiteLongNExtLongStrategy(LiteLongStrategy):
         """The run's hardness figures, from the added-up counters of every shard."""
         return {"hardness": hardness_summary(report.stats)} if "hardness" in report.extra else {}
 
-    def __init__(self, config: BaseConfig) -> None:
+    def __init__(self, config: BaseConfig, context: StrategyContext | None = None) -> None:
         if not isinstance(config, LiteLongNExtLongConfig):
             raise TypeError("LiteLongNExtLongStrategy needs a LiteLongNExtLongConfig")
-        super().__init__(config)
+        super().__init__(config, context=context)
         self.combined: LiteLongNExtLongConfig = config
-        self.nextlong = NExtLongStrategy(config.nextlong_config())
+        self.nextlong = NExtLongStrategy(config.nextlong_config(), self.context)
 
     def drafts(self, shard: int, num_shards: int, report: RunReport) -> Iterator[Bundle]:
         c = self.combined

@@ -18,7 +18,6 @@ Example::
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
@@ -32,8 +31,10 @@ from ..index import IndexConfig
 from ..report import RunReport
 from ..tokens import TokenCounter
 from . import register
-from .base import Bundle, RowKind, shard_slice
+from .base import Bundle, Citation, RowKind, Strategy, shard_slice
 from .chunking import SPLIT_MODES
+from .common import ResourceCache
+from .context import StrategyContext
 from .negatives import (
     BM25ChunkRetriever,
     ChunkPool,
@@ -58,42 +59,47 @@ class NExtLongConfig(BaseConfig):
     chunk_chars: int = field(
         default=2048,
         metadata={
+            "min": 1,
             "help": (
                 "Largest chunk in characters: consecutive lines are grouped while the group stays within this (the "
                 "paper's best; 1,024 is slightly better at 128K only)."
-            )
+            ),
         },
     )
     split_long_lines: str = field(
         default="sentences",
         metadata={
+            "choices": SPLIT_MODES,
             "help": (
                 "What to do with a line longer than ``chunk_chars``: ``sentences`` cuts it after sentence ends (and "
                 "an over-long sentence after whitespace) before grouping; ``none`` keeps it as one chunk "
                 "(METHODS.md's literal rule, which makes every document of a corpus without line breaks a single "
                 "chunk). Text whose lines all fit gives the same chunks either way."
-            )
+            ),
         },
     )
     overfetch: float = field(
         default=1.5,
         metadata={
+            "min": 1,
             "help": (
                 "Hits fetched per meta-chunk, as a multiple of k (plus 8): room for duplicates and chunks already "
                 "used in the row. A seed whose hits run out is searched again with 4x as many."
-            )
+            ),
         },
     )
     search_batch: int = field(
-        default=256, metadata={"help": "Meta-chunk queries per BM25 call (many seeds are searched together)."}
+        default=256,
+        metadata={"min": 1, "help": "Meta-chunk queries per BM25 call (many seeds are searched together)."},
     )
     bm25_backend: str = field(
         default="numpy",
         metadata={
+            "choices": ("numpy", "numba"),
             "help": (
                 "bm25s top-k backend for mining: ``numpy`` (no JIT) or ``numba`` (faster on large corpora after a ~5 "
                 "s compile per process)."
-            )
+            ),
         },
     )
     label_field: str | None = field(
@@ -108,46 +114,30 @@ class NExtLongConfig(BaseConfig):
     hardness_samples: int = field(
         default=8,
         metadata={
+            "min": 0,
             "help": (
                 "Random chunks scored per meta-chunk as the baseline of the hardness report (0: no baseline)."
-            )
+            ),
         },
     )
     mix_short_ratio: int = field(
         default=0,
         metadata={
+            "min": 0,
             "help": (
                 "Mixed-length recipe: after every long row, this many rows of ``mix_short_tokens`` (the 512K recipe "
                 "uses 2, i.e. 1:2); 0 makes every row ``target_tokens`` long."
-            )
+            ),
         },
     )
     mix_short_tokens: int = field(
-        default=65_536, metadata={"help": "Length of the short rows of the mixed recipe."}
+        default=65_536, metadata={"min": 1, "help": "Length of the short rows of the mixed recipe."}
     )
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.strategy != STRATEGY:
             raise ConfigError(f"NExtLongConfig needs strategy 'nextlong', got {self.strategy!r}.")
-        if self.chunk_chars <= 0:
-            raise ConfigError(f"chunk_chars must be positive, got {self.chunk_chars}.")
-        if self.split_long_lines not in SPLIT_MODES:
-            raise ConfigError(
-                f"split_long_lines must be one of {list(SPLIT_MODES)}, got {self.split_long_lines!r}."
-            )
-        if self.overfetch < 1:
-            raise ConfigError(f"overfetch must be >= 1, got {self.overfetch}.")
-        if self.search_batch <= 0:
-            raise ConfigError(f"search_batch must be positive, got {self.search_batch}.")
-        if self.bm25_backend not in ("numpy", "numba"):
-            raise ConfigError(f"bm25_backend must be 'numpy' or 'numba', got {self.bm25_backend!r}.")
-        if self.hardness_samples < 0:
-            raise ConfigError(f"hardness_samples must be >= 0, got {self.hardness_samples}.")
-        if self.mix_short_ratio < 0:
-            raise ConfigError(f"mix_short_ratio must be >= 0, got {self.mix_short_ratio}.")
-        if self.mix_short_tokens <= 0:
-            raise ConfigError(f"mix_short_tokens must be positive, got {self.mix_short_tokens}.")
         if self.cut_policy != "truncate":
             raise ConfigError(
                 "nextlong fills rows to exactly target_tokens by cutting the last piece: set cut_policy='truncate'."
@@ -173,14 +163,12 @@ class NExtLongResources:
     corpus_report: RunReport
 
 
-_RESOURCES: dict[tuple[Any, ...], NExtLongResources] = {}
-_MAX_CACHED_RESOURCES = 4
-_LOCK = threading.Lock()
+_RESOURCES: ResourceCache[tuple[Any, ...], NExtLongResources] = ResourceCache(maxsize=4)
 
 
 def chunk_index_key(corpus: CorpusConfig, chunk_chars: int, split_long_lines: str) -> str:
     """Cache key of the chunk index of a corpus snapshot and chunking (the index config is appended)."""
-    return f"nextlong-chunks-{corpus.fingerprint()}-c{chunk_chars}-{split_long_lines}"
+    return layout.chunk_index_key(corpus.fingerprint(), chunk_chars, split_long_lines)
 
 
 def load_resources(config: NExtLongConfig) -> NExtLongResources:
@@ -197,35 +185,34 @@ def load_resources(config: NExtLongConfig) -> NExtLongResources:
         config.bm25_backend,
         config.cache_dir,
     )
-    with _LOCK:
-        if key not in _RESOURCES:
-            store = open_store(corpus, cache_dir=config.cache_dir)
-            corpus_report = store.report()
-            counter = TokenCounter.get(config.tokenizer)
-            pool_key = chunk_index_key(corpus, config.chunk_chars, config.split_long_lines)
-            pool = ChunkPool.cached(  # on disk and memory-mapped: built once per corpus snapshot
-                store,
-                counter,
-                layout.index_dir(
-                    f"{pool_key}-pool-{_slug(counter.name)}-{_slug(str(config.label_field))}",
-                    config.cache_dir,
-                ),
-                chunk_chars=config.chunk_chars,
-                split_long_lines=config.split_long_lines,
-                label_field=config.label_field,
-                show_progress=True,
-            )
-            retriever = BM25ChunkRetriever.cached(
-                chunk_index_key(corpus, config.chunk_chars, config.split_long_lines),
-                pool,
-                index_config,
-                cache_dir=config.cache_dir,
-                backend=config.bm25_backend,
-            )
-            while len(_RESOURCES) >= _MAX_CACHED_RESOURCES:
-                _RESOURCES.pop(next(iter(_RESOURCES)))  # the oldest: a long-lived process switched corpora
-            _RESOURCES[key] = NExtLongResources(pool, retriever, corpus_report)
-        return _RESOURCES[key]
+
+    def load() -> NExtLongResources:
+        store = open_store(corpus, cache_dir=config.cache_dir)
+        corpus_report = store.report()
+        counter = TokenCounter.get(config.tokenizer)
+        pool_key = chunk_index_key(corpus, config.chunk_chars, config.split_long_lines)
+        pool = ChunkPool.cached(  # on disk and memory-mapped: built once per corpus snapshot
+            store,
+            counter,
+            layout.index_dir(
+                f"{pool_key}-pool-{_slug(counter.name)}-{_slug(str(config.label_field))}",
+                config.cache_dir,
+            ),
+            chunk_chars=config.chunk_chars,
+            split_long_lines=config.split_long_lines,
+            label_field=config.label_field,
+            show_progress=True,
+        )
+        retriever = BM25ChunkRetriever.cached(
+            chunk_index_key(corpus, config.chunk_chars, config.split_long_lines),
+            pool,
+            index_config,
+            cache_dir=config.cache_dir,
+            backend=config.bm25_backend,
+        )
+        return NExtLongResources(pool, retriever, corpus_report)
+
+    return _RESOURCES.get(key, load)
 
 
 def _slug(text: str) -> str:
@@ -334,15 +321,19 @@ tally_hardness = _tally_hardness
 """Public name of the hardness tally, for strategies built on NExtLong rows (``litelong-nextlong``)."""
 
 
-class NExtLongStrategy:
+class NExtLongStrategy(Strategy):
     """Seeds (corpus documents in a seeded order) -> one bundle each, with exactly one row of pieces."""
 
     name: ClassVar[str] = STRATEGY
     row_kind: ClassVar[RowKind] = "pretraining"
+    citation: ClassVar[Citation | None] = Citation(
+        "NExtLong", "2501.12766", "meta-document chunks interleaved with retrieved hard negative chunks"
+    )
 
-    def __init__(self, config: BaseConfig) -> None:
+    def __init__(self, config: BaseConfig, context: StrategyContext | None = None) -> None:
         if not isinstance(config, NExtLongConfig):
             raise ConfigError(f"NExtLongStrategy needs a NExtLongConfig, got {type(config).__name__}.")
+        super().__init__(config, context)
         self.config: NExtLongConfig = config
 
     def resources(self) -> NExtLongResources:

@@ -27,14 +27,32 @@ class Topic:
         return {"top": self.top, "sub": self.sub, "title": self.title}
 
 
+QUERY_SYNTAX_CHARACTERS = "!\"$'()/<@\\^|~"
+"""Characters the authors' retrieval script replaces by spaces in a title before it becomes a query (they are
+Manticore query syntax); hyphens and colons are kept, as there."""
+_QUERY_SYNTAX = re.compile("[" + re.escape(QUERY_SYNTAX_CHARACTERS) + "]")
+
+
+def strip_query_syntax(title: str) -> str:
+    """``title`` with :data:`QUERY_SYNTAX_CHARACTERS` replaced by spaces, spaces collapsed (pure).
+
+    >>> strip_query_syntax("Children's Books (Ages 3-5) / Picture Books")
+    'Children s Books Ages 3-5 Picture Books'
+    """
+    return " ".join(_QUERY_SYNTAX.sub(" ", title).split())
+
+
 def topic_query(topic: Topic, mode: str = "rich") -> str:
-    """The BM25 query of a topic (pure): its title, or title + explanation + taxonomy path.
+    """The BM25 query of a topic (pure): its title with query syntax stripped (``title``, the paper's
+    query), or title + explanation + taxonomy path (``rich``).
 
     >>> topic_query(Topic("SCIENCE", "Space Science / Astronomy", "Exoplanet discovery", "Finding planets."))
     'Exoplanet discovery. Finding planets. Space Science / Astronomy. SCIENCE'
+    >>> topic_query(Topic("SCIENCE", "Physics", "Optics (Lasers)"), "title")
+    'Optics Lasers'
     """
     if mode == "title":
-        return topic.title
+        return strip_query_syntax(topic.title)
     parts = [topic.title, topic.explanation.rstrip(". "), topic.sub, topic.top]
     return ". ".join(p.strip() for p in parts if p.strip())
 
@@ -75,35 +93,49 @@ def plan_topic(
     relevance_floor: float,
     order: str,
     seed: int,
+    allow_single_piece_rows: bool = False,
 ) -> TopicPlan:
     """Choose a topic's documents and row count from its hits (best first, duplicates already removed).
 
     Documents scoring below ``relevance_floor`` x the best score are dropped; documents longer than a row
-    are left out; the relevant text's tokens decide how many rows it fills without weak hits (each row
-    loses about one document to the cut). The best documents that fill those rows come first, shuffled
-    with ``seed`` when ``order == "shuffle"``; the other relevant documents follow, best first, in case a
-    row needs more. Pure.
+    are left out, unless ``allow_single_piece_rows``: then each is kept and counts as one row (the packer
+    emits it alone, truncated, as the authors' scripts do). The relevant text's tokens decide how many
+    rows it fills without weak hits (each row loses about one document to the cut).
+
+    ``order``: ``shuffle``: the best documents that fill those rows come first, one band of rank per row,
+    each band shuffled with ``seed``, and the other relevant documents follow, best first, in case a row
+    needs more; ``score``: best first; ``shuffle_all``: every relevant document in one seeded shuffle (the
+    scripts' order: the score ranking only chose which hits were retrieved). Pure.
     """
     if not hits:
         return TopicPlan([], 0, 0, 0)
     floor = relevance_floor * hits[0].score
-    relevant = [
-        h for h in hits if h.score >= floor and 0 < lengths[h.doc_id] + separator_tokens <= target_tokens
-    ]
+
+    def fits(h: Hit) -> bool:
+        size = lengths[h.doc_id] + separator_tokens
+        return lengths[h.doc_id] > 0 and (size <= target_tokens or allow_single_piece_rows)
+
+    relevant = [h for h in hits if h.score >= floor and fits(h)]
     if not relevant:
         return TopicPlan([], 0, 0, 0)
     sizes = [lengths[h.doc_id] + separator_tokens for h in relevant]
-    total = sum(sizes)
-    mean = total / len(sizes)
-    possible = int((total + mean) // (target_tokens + mean)) if total >= target_tokens else 0
+    short = [size for size in sizes if size <= target_tokens]
+    singles = len(sizes) - len(short)  # each fills one row on its own
+    total = sum(short)
+    mean = total / len(short) if short else 0.0
+    possible = singles + (int((total + mean) // (target_tokens + mean)) if total >= target_tokens else 0)
     rows = min(max_rows, possible)
     need = rows * (target_tokens + mean)
     cum, cut = 0.0, len(relevant)
     for i, size in enumerate(sizes):
-        cum += size
+        cum += size if size <= target_tokens else target_tokens + mean
         if cum >= need:
             cut = i + 1
             break
+    if order == "shuffle_all":
+        everything = list(relevant)
+        random.Random(seed).shuffle(everything)
+        return TopicPlan(everything, rows, len(relevant), possible)
     best, reserve = list(relevant[:cut]), list(relevant[cut:])
     if order == "shuffle":
         # One band of rank per row: the first row gets the best documents, the next row the next best,
@@ -116,7 +148,7 @@ def plan_topic(
                 bands.append([])
                 filled = 0.0
             bands[-1].append(hit)
-            filled += lengths[hit.doc_id] + separator_tokens
+            filled += min(lengths[hit.doc_id] + separator_tokens, target_tokens + mean)
         for band in bands:
             rng.shuffle(band)
         best = [hit for band in bands for hit in band]

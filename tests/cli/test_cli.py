@@ -34,9 +34,11 @@ def test_help_everywhere(args: list[str]) -> None:
 
 
 def test_generate_help_lists_config_fields() -> None:
-    result = runner.invoke(app, ["generate", "--help"], env={"COLUMNS": "200"})
-    for flag in ("--rows-per-topic", "--target-tokens", "--chunk-chars", "--categories", "--cut-policy"):
-        assert flag in result.output
+    litelong = runner.invoke(app, ["generate", "litelong-128k", "--help"], env={"COLUMNS": "200"})
+    for flag in ("--rows-per-topic", "--target-tokens", "--categories", "--cut-policy"):
+        assert flag in litelong.output
+    nextlong = runner.invoke(app, ["generate", "nextlong-64k", "--help"], env={"COLUMNS": "200"})
+    assert "--chunk-chars" in nextlong.output and "--rows-per-topic" not in nextlong.output
 
 
 def test_corpus_stats_on_demo() -> None:
@@ -108,7 +110,7 @@ def test_generate_writes_dataset_parquet_and_report(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads((out / "report.json").read_text())
     assert report["stats"]["rows"] == 2
-    assert sorted(p.name for p in out.iterdir()) == ["config.yaml", "dataset", "parquet", "report.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["config.yaml", "parquet", "report.json"]
     assert "run report" in result.output
     again = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert again.exit_code == 2 and "--overwrite" in again.output

@@ -120,7 +120,7 @@ def run_dir(tmp_path: Path, smollm2_rows: datasets.Dataset) -> Path:
 
 
 def _error_of(result: Any) -> str:
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     return " ".join(result.output.split())
 

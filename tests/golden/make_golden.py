@@ -1,6 +1,8 @@
 """Regenerate the golden rows of every preset (run when rows change on purpose, and say why in the commit).
 
     .venv/bin/python tests/golden/make_golden.py
+    .venv/bin/python tests/golden/make_golden.py hierarchical-128k   # only these; the others' rows and
+                                                                     # answers are kept as they are
 
 Each preset is generated once at a tiny size on the embedded defaults into a fresh cache; the LLM request
 cache (``llm/requests.sqlite``) and a SHA-256 of every row are saved beside this file. ``test_golden.py``
@@ -65,12 +67,27 @@ def generate(name: str, cache_dir: str) -> list[dict[str, Any]]:
 def main() -> int:
     os.environ.setdefault("LITELONG_HF_NO_PROGRESS", "1")
     OUT.mkdir(exist_ok=True)
-    digests: dict[str, list[str]] = {}
+    only = sys.argv[1:]
+    unknown = [n for n in only if n not in CASES]
+    if unknown:
+        print(f"unknown cases {unknown}; choose from {sorted(CASES)}", file=sys.stderr)
+        return 2
+    digests: dict[str, list[str]] = json.loads((OUT / "rows.json").read_text()) if only else {}
     # LITELONG_HF_GOLDEN_CACHE reuses a cache folder (e.g. one left by an interrupted run: no request twice).
     keep = os.environ.get("LITELONG_HF_GOLDEN_CACHE")
     with tempfile.TemporaryDirectory(prefix="litelong-golden-") as scratch:
         cache_dir = keep or scratch
-        for name in CASES:
+        if only:  # start from the saved answers, so the other cases' requests stay in the fixture
+            from litelong_hf import layout
+
+            saved = layout.llm_cache_dir(cache_dir)
+            saved.mkdir(parents=True, exist_ok=True)
+            with (
+                sqlite3.connect(OUT / "requests.sqlite") as src,
+                sqlite3.connect(saved / "requests.sqlite") as dst,
+            ):
+                src.backup(dst)
+        for name in only or CASES:
             rows = generate(name, cache_dir)
             digests[name] = [row_digest(r) for r in rows]
             print(f"{name}: {len(rows)} rows", flush=True)

@@ -17,6 +17,7 @@ import pytest
 from hub_fixtures import LocalHub
 
 from litelong_hf.card import parse_card
+from litelong_hf.rowstore import read_rows
 
 TOPICS = [
     {"top": "POLITICAL SCIENCE", "sub": "Civil Rights", "title": "Voting rights and elections"},
@@ -43,7 +44,7 @@ def test_generate_push_load_two_configs(local_hub: LocalHub) -> None:
         done = _cli(local_hub, "generate", config, "--out", str(out), "--rows-per-topic", rows, *common)
         assert done.returncode == 0, done.stderr[-3000:]
         assert (out / "report.json").is_file() and (out / "parquet").is_dir()
-        runs[config] = datasets.load_from_disk(str(out / "dataset"))
+        runs[config] = read_rows(out)
         if config == "litelong-64k":  # data-quality scores into report.json, for the card
             scored = _cli(local_hub, "eval", "quality", str(out), "--lm", "none", "--label-field", "source")
             assert scored.returncode == 0, scored.stderr[-3000:]

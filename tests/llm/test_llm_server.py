@@ -88,6 +88,11 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def _parent_pid(pid: int) -> int:
+    """The parent process id of ``pid`` (field 4 of ``/proc/PID/stat``)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
 def _start_serve_local(port: int) -> tuple[subprocess.Popen[bytes], int, str]:
     """``serve-local`` in a subprocess, once it says it is serving; returns the process, its server's pid
     and what it printed so far. A hang is stopped by the suite's per-test deadline."""
@@ -174,8 +179,17 @@ def test_server_started_from_a_thread_outlives_the_thread() -> None:
     started.start()
     started.join(60)
     try:
-        assert server.pid is not None
-        time.sleep(1.0)  # several watchdog periods after the thread ended
+        assert server.pid is not None and not started.is_alive()
+        # The server's parent is this process (what its watchdog checks), not the thread that ended.
+        assert _parent_pid(server.pid) == os.getpid()
+        # A generation after the thread ended is answered, and the server is still up afterwards: a server
+        # tied to the thread (PR_SET_PDEATHSIG) would have been sent SIGTERM when the thread exited.
+        answer = httpx2.post(
+            f"http://127.0.0.1:{server.port}/v1/completions",
+            json={"prompt": "The capital of France is", "max_tokens": 8, "temperature": 0},
+            timeout=60,
+        )
+        assert answer.status_code == 200 and answer.json()["choices"][0]["text"]
         assert _answers(server.port) and _alive(server.pid)
     finally:
         server.stop()

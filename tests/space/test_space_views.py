@@ -28,6 +28,20 @@ def space_app() -> ModuleType:
     return module
 
 
+@pytest.fixture(scope="module")
+def views(space_app: ModuleType) -> ModuleType:
+    import views  # space/views.py: importable once the app has put its folder on the path
+
+    return views
+
+
+@pytest.fixture(scope="module")
+def inputs(space_app: ModuleType) -> ModuleType:
+    import inputs  # space/inputs.py
+
+    return inputs
+
+
 def test_space_metadata_matches_the_installed_gradio() -> None:
     import gradio
 
@@ -39,8 +53,8 @@ def test_space_metadata_matches_the_installed_gradio() -> None:
     assert "litelong-hf" in requirements
 
 
-def test_check_upload(space_app: ModuleType, tmp_path: Path) -> None:
-    check = space_app.check_upload
+def test_check_upload(inputs: ModuleType, tmp_path: Path) -> None:
+    check = inputs.check_upload
     assert "Upload at least one" in check([])
     a, b = tmp_path / "a.jsonl", tmp_path / "b.txt"
     a.write_text(json.dumps({"text": "hello world"}) + "\n")
@@ -65,8 +79,8 @@ def test_check_upload(space_app: ModuleType, tmp_path: Path) -> None:
     assert "unsupported file type" in check([str(csv)])
 
 
-def test_demo_overrides_make_valid_small_configs(space_app: ModuleType) -> None:
-    overrides = space_app.demo_overrides
+def test_demo_overrides_make_valid_small_configs(inputs: ModuleType) -> None:
+    overrides = inputs.demo_overrides
     lite = overrides("litelong", 16384, ["POL"], 2)
     assert lite["target_tokens"] == 16384 and lite["max_subcategories"] == 2 and lite["expansion_factor"] == 2
     make_config("litelong-128k", **lite)
@@ -74,15 +88,15 @@ def test_demo_overrides_make_valid_small_configs(space_app: ModuleType) -> None:
     config = make_config("hierarchical-128k", **hier)
     assert config.document_tokens < config.target_tokens  # type: ignore[attr-defined]
     make_config("nextlong-64k", **overrides("nextlong", 8192, None, 1))
-    with pytest.raises(space_app.SpaceInputError, match="at least one LiteLong category"):
+    with pytest.raises(inputs.SpaceInputError, match="at least one LiteLong category"):
         overrides("litelong", 16384, [], 2)
-    with pytest.raises(space_app.SpaceInputError, match="at least 16,384"):
+    with pytest.raises(inputs.SpaceInputError, match="at least 16,384"):
         overrides("hierarchical", 8192, None, 1)
-    with pytest.raises(space_app.SpaceInputError, match="between 8,192 and 32,768"):
+    with pytest.raises(inputs.SpaceInputError, match="between 8,192 and 32,768"):
         overrides("nextlong", 65536, None, 1)
 
 
-def test_row_view_shades_every_piece(space_app: ModuleType) -> None:
+def test_row_view_shades_every_piece(views: ModuleType) -> None:
     counter = TokenCounter.get("llama-3")
     texts = ["A first <document> & its end.\n\n", "Second one about votes.\n\n", "Third, cut here"]
     ids = [counter.encode(t) for t in texts]
@@ -100,17 +114,17 @@ def test_row_view_shades_every_piece(space_app: ModuleType) -> None:
         "topic": None,
         "tokenizer": "llama-3",
     }
-    pieces = space_app.row_pieces(row)
-    view = space_app.row_html(row, pieces)
+    pieces = views.row_pieces(row)
+    view = views.row_html(row, pieces)
     spans = re.findall(r"<span class='ll-piece' data-role='(\w+)'[^>]*>(.*?)</span>", view, flags=re.S)
     assert [r for r, _ in spans] == ["meta", "negative", "negative"]
     assert "".join(html.unescape(t) for _, t in spans) == row["text"]
     assert "&lt;document&gt;" in view and "score 3.142" in view
-    table = space_app.piece_table(pieces)
+    table = views.piece_table(pieces)
     assert [r[4] for r in table] == row["piece_lengths"] and table[1][3] == 3.142
 
 
-def test_debate_view_shows_both_lists_critiques_and_judge(space_app: ModuleType) -> None:
+def test_debate_view_shows_both_lists_critiques_and_judge(views: ModuleType) -> None:
     transcript = {
         "top": "POLITICAL SCIENCE",
         "sub": "Elections",
@@ -136,7 +150,7 @@ def test_debate_view_shows_both_lists_critiques_and_judge(space_app: ModuleType)
         "unparseable": [],
     }
     topic = {"top": "POLITICAL SCIENCE", "sub": "Elections", "title": "Voter turnout"}
-    view = space_app.debate_html([transcript], topic)
+    view = views.debate_html([transcript], topic)
     for needle in (
         "Debater A proposed (1)",
         "Debater B proposed (1)",
@@ -147,11 +161,11 @@ def test_debate_view_shows_both_lists_critiques_and_judge(space_app: ModuleType)
         assert needle in view
     assert "<mark>Voter turnout</mark> ← this row" in view and "Ballot &lt;design&gt;" in view
     assert "No usable critique" in view
-    assert "No saved debate" in space_app.debate_html([], topic)
-    assert "no LiteLong topic" in space_app.debate_html([transcript], None)
+    assert "No saved debate" in views.debate_html([], topic)
+    assert "no LiteLong topic" in views.debate_html([transcript], None)
 
 
-def test_chat_tags_each_question(space_app: ModuleType) -> None:
+def test_chat_tags_each_question(views: ModuleType) -> None:
     doc = "word " * 2000
     row = {
         "messages": [
@@ -165,7 +179,7 @@ def test_chat_tags_each_question(space_app: ModuleType) -> None:
             {"level": "diverse", "kind": "counting", "doc_index": 0},
         ],
     }
-    chat = space_app.chat_messages(row)
+    chat = views.chat_messages(row)
     assert [m["role"] for m in chat] == ["user", "assistant", "user", "assistant"]
     assert chat[0]["content"].startswith("**[global · summary · document 0]**")
     assert "characters of the documents" in chat[0]["content"] and chat[0]["content"].endswith(
@@ -195,3 +209,66 @@ def test_progress_listeners_hear_every_bar(monkeypatch: pytest.MonkeyPatch) -> N
         ("Indexing", 0, None),
         ("Indexing", 5, None),
     ]
+
+
+# ------------------------------------------------------------------------------------ the run path
+
+
+def test_method_differences_come_from_the_strategies(inputs: ModuleType) -> None:
+    from dataclasses import fields
+
+    from litelong_hf.strategies import row_kind_of, strategy_config_class, strategy_names
+
+    for strategy in strategy_names():
+        takes = {f.name for f in fields(strategy_config_class(strategy))}
+        assert inputs.debates_topics(strategy) == ("categories" in takes)
+        instruction = row_kind_of(strategy) == "instruction"
+        assert inputs.min_tokens(strategy) == (
+            inputs.INSTRUCTION_MIN_TOKENS if instruction else inputs.MIN_TOKENS
+        )
+    for path in (REPO_ROOT / "space").glob("*.py"):
+        assert '== "hierarchical"' not in path.read_text(), f"{path.name} tests a strategy by name"
+
+
+def _generate(app: Any, config_name: str, **given: Any) -> tuple[Any, ...]:
+    args = {
+        "target_tokens": 8192,
+        "num_rows": 1,
+        "categories": ["POL"],
+        "max_subcategories": 1,
+        "corpus": "demo",
+        "files": None,
+        "text_column": "text",
+        "llm": "embedded",
+        "endpoint": "",
+        "model": "",
+        "api_key": "",
+    } | given
+    return tuple(app.generate(config_name, **args, progress=lambda *a, **k: None))
+
+
+def test_the_space_generates_through_the_run_path(space_app: ModuleType, tmp_path: Path) -> None:
+    import litelong_hf.run
+
+    app = space_app.App(tmp_path)
+    status, run, *_ = _generate(app, "random-concat-64k")
+    assert status.startswith("✔"), status
+    page_rows = pq.read_table(run["parquet"]).to_pylist()
+    assert run["row_kind"] == "pretraining" and len(page_rows) == 1
+    # The same inputs through the library's run path: the same config, and its rows are the page's rows
+    # (already on disk: the page made them there).
+    direct = litelong_hf.run.generate(
+        "random-concat-64k", cache_dir=str(tmp_path / "cache"), target_tokens=8192, num_rows=1
+    )
+    assert [r["id"] for r in direct.dataset] == [r["id"] for r in page_rows]
+    assert direct.dataset[0]["input_ids"] == page_rows[0]["input_ids"]
+
+
+def test_preflight_errors_reach_the_page_before_any_work(space_app: ModuleType, tmp_path: Path) -> None:
+    app = space_app.App(tmp_path)
+    status, run, *_ = _generate(app, "litelong-128k", llm="endpoint", endpoint="http://127.0.0.1:9")
+    assert status.startswith("✘") and "127.0.0.1:9" in status and "Traceback" not in status, status
+    assert run is None
+    # Preflight stopped it: no BM25 index was built and no shard was started.
+    assert not list((tmp_path / "cache").rglob("litelong_index.json"))
+    assert not list((tmp_path / "cache").rglob("*.parquet"))

@@ -6,15 +6,17 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from scripted_llm import ScriptedLLM, step_of
-
 from litelong_hf.llm import ChatRequest
 from litelong_hf.strategies.debate import (
+    PATTERNS,
+    STRICT_V1_PATTERNS,
     Candidate,
     Sampling,
     candidates_from,
     clean_title,
     debate_topics,
+    generate_schema,
+    judge_schema,
     keep_topics,
     load_debate_prompts,
     match_title,
@@ -22,6 +24,7 @@ from litelong_hf.strategies.debate import (
     union_dedup,
 )
 from litelong_hf.taxonomy import TaxonomyEntry
+from litelong_hf.testing.scripted import ScriptedLLM, step_of
 
 ENTRY = TaxonomyEntry("POLITICAL SCIENCE", "Political Process / Elections", "POL", "POL040000")
 A_TOPICS = [
@@ -48,12 +51,17 @@ def debaters(critique_of: dict[str, Any]) -> tuple[ScriptedLLM, ScriptedLLM]:
     return ScriptedLLM("a", answer(A_TOPICS, "a")), ScriptedLLM("b", answer(B_TOPICS, "b"))
 
 
-def run(llms: dict[str, ScriptedLLM], judge_retries: int = 1) -> Any:
+def run(
+    llms: dict[str, ScriptedLLM],
+    judge_retries: int = 1,
+    prompts: str = "litelong_v1",
+    entry: TaxonomyEntry = ENTRY,
+) -> Any:
     return asyncio.run(
         debate_topics(
-            ENTRY,
+            entry,
             llms,
-            load_debate_prompts("litelong_v1"),
+            load_debate_prompts(prompts),
             expansion_factor=3,
             sampling=Sampling(max_tokens=400, seed=7),
             judge_retries=judge_retries,
@@ -192,3 +200,75 @@ def test_debate_arithmetic_is_pure() -> None:
     assert [c.topic for c in parsed] == ["A thing", "Plain string", "7"]
     assert candidates_from({"topics": [{"topic": "Nested"}]}, "x")[0].topic == "Nested"
     assert candidates_from("not a list", "x") == []
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Issue 19: what the judge sees, the paper-stance prompts, the schema's patterns
+
+EXCLUDING = TaxonomyEntry(
+    "POLITICAL SCIENCE", "Political Process / Elections", "POL", "POL040000", exclude="HISTORY / Modern"
+)
+
+
+def _judged(prompts: str) -> tuple[str, ScriptedLLM, ScriptedLLM]:
+    a, b = debaters(CRITIQUES)
+    judge = ScriptedLLM("judge", lambda prompt, request: {"rejected_topics": [], "summary": "None."})
+    run({"debater_a": a, "debater_b": b, "judge": judge}, prompts=prompts, entry=EXCLUDING)
+    [judge_prompt] = judge.prompts()
+    return judge_prompt, a, b
+
+
+def test_the_default_judge_sees_explanations_models_and_exclusions() -> None:
+    judge_prompt, _, _ = _judged("litelong_v2")
+    assert load_debate_prompts().version == "litelong-v2"
+    for c in A_TOPICS + B_TOPICS[:1] + B_TOPICS[2:]:
+        assert f"{c['topic']}: {c['explanation']}" in judge_prompt
+    assert (
+        "Campaign Finance Reform: Money in election campaigns. (from debater_a, scripted/a; "
+        "critic says reject: Overly broad.)" in judge_prompt
+    )
+    assert "scripted/b" in judge_prompt and "HISTORY / Modern" in judge_prompt
+
+
+def test_paper_prompts_carry_the_papers_inputs_and_stance() -> None:
+    judge_prompt, a, _ = _judged("litelong_paper_v1")
+    block = (
+        "Title: Campaign Finance Reform\nExplanation: Money in election campaigns.\n"
+        "Source model: scripted/a (debater_a)\nSuggested action: reject\nCritique reason: Overly broad."
+    )
+    assert block in judge_prompt
+    assert judge_prompt.count("Suggested action:") == 5
+    assert "HISTORY / Modern" in judge_prompt and "reference only" in judge_prompt
+    assert "Remove every topic that meets any of these criteria" in judge_prompt
+    assert "Keep the others" not in judge_prompt
+    [generate, critique] = a.prompts()
+    assert "HISTORY / Modern" in generate and "10 subtopics" not in generate and "6 subtopics" in generate
+    assert "acceptance is not the default" in critique and "accept the rest" not in critique
+    assert "Explanation: Who votes and why." in critique  # A reviews B's list, explanations included
+    assert step_of(critique) == "critique" and step_of(judge_prompt) == "judge"
+
+
+REAL_TITLES = [
+    "Mind-Body Medicine: Yoga and Qi Gong",
+    "Économie sociale et solidaire",
+    "COVID-19 Vaccine Trials in the 2020s",
+    "U.S. Foreign Policy After 1945",
+    "Children's Picture Books (Ages 3-5)",
+    "São Paulo Street Art",
+]
+
+
+def test_schema_patterns_allow_real_titles_and_keep_the_length_bounds() -> None:
+    import re
+
+    for title in REAL_TITLES:
+        assert re.match(PATTERNS.title, title), title
+    assert not all(re.match(STRICT_V1_PATTERNS.title, t) for t in REAL_TITLES)  # what issue 19 fixed
+    assert not re.match(PATTERNS.title, "A" * 73) and re.match(PATTERNS.title, "A" * 72)
+    assert not re.match(PATTERNS.title, "X") and not re.match(PATTERNS.title, 'Say "no"')
+    assert re.match(PATTERNS.sentence, "Covers the U.S. Senate's role, e.g. in treaties: 1789-2024.")
+    assert re.match(PATTERNS.sentence, "Études sur l'économie du café au Brésil depuis 1990.")
+    assert not re.match(PATTERNS.sentence, "Short.") and not re.match(PATTERNS.sentence, "A" * 170 + ".")
+    assert generate_schema(4)["items"]["properties"]["topic"]["pattern"] == PATTERNS.title
+    title = judge_schema(3, STRICT_V1_PATTERNS)["properties"]["rejected_topics"]["items"]["properties"]
+    assert title["title"]["pattern"] == STRICT_V1_PATTERNS.title

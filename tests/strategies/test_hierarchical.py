@@ -8,7 +8,7 @@ embedded SmolLM2 model with tiny chunks and targets.
 from __future__ import annotations
 
 import hashlib
-import json
+import itertools
 import re
 import shutil
 from pathlib import Path
@@ -21,8 +21,7 @@ import litelong_hf
 from litelong_hf.chat import chat_format
 from litelong_hf.config import ConfigError
 from litelong_hf.corpus import Document, load_documents
-from litelong_hf.llm import ChatLLM, ChatRequest, RawCompletion, RequestCache
-from litelong_hf.llm.errors import ContextLengthExceeded
+from litelong_hf.llm import ChatLLM, RequestCache
 from litelong_hf.pipeline import checkpoint_root, iter_transcripts, merged_report
 from litelong_hf.presets import make_config
 from litelong_hf.report import RunReport
@@ -33,6 +32,7 @@ from litelong_hf.strategies.hierarchical import (
     HierarchicalStrategy,
     group_streams,
 )
+from litelong_hf.testing.scripted import MaterialLLM as ScriptedLLM
 from litelong_hf.tokens import TokenCounter
 
 RECOUNT = TokenCounter.get("llama-3", prefer_tiktoken=False)  # independent of the tiktoken fast path
@@ -46,92 +46,13 @@ FAST: dict[str, Any] = {
     "document_tokens": 2400,
     "min_document_tokens": 1200,
     "target_tokens": 12_000,
+    "question_plan": "exhaustive",  # per-level counts, checked below; the sampled plan has its own test
     "global_questions": 2,
     "medium_questions": 1,
     "small_questions": 1,
     "diverse_questions": 3,
     "max_topics": 120,
 }
-
-
-PROMPT_WORDS = {"summary", "passage", "above", "below", "section", "part", "text"}
-ENDLESS = {"the", "a", "an", "of", "and", "to", "in", "with", "for", "on", "at", "by", "from", "that"}
-
-
-def material_of(prompt: str) -> str:
-    """What a request is about: everything before its final instructions."""
-    return prompt.rsplit("\n\n", 1)[0]
-
-
-class ScriptedLLM(ChatLLM):
-    """Answers instantly from the material it is sent: a summary is its first sentences, a question asks
-    about a word of one of its sentences and the answer is that sentence's start. Refuses (like a server) a
-    prompt that does not fit its window, and records what it was sent.
-
-    ``bad``: ``"first"`` gives gate-failing pairs (a copied sentence as the question, a repeated answer) on a
-    request's first seed only, ``"always"`` on every seed; ``"repeat"`` gives good answers repeated until cut
-    off; ``garbage`` answers no JSON at all."""
-
-    def __init__(
-        self, cache: RequestCache | None, *, window: int = 8192, garbage: bool = False, bad: str = ""
-    ) -> None:
-        super().__init__(cache=cache)
-        self.window = window
-        self.garbage = garbage
-        self.bad = bad
-        self.sent: list[str] = []
-
-    @property
-    def model_id(self) -> str:
-        return "scripted/test"
-
-    @property
-    def context_window(self) -> int:
-        return self.window
-
-    @property
-    def max_concurrency(self) -> int:
-        return 8
-
-    async def _complete(self, request: ChatRequest) -> RawCompletion:
-        prompt = "\n".join(m["content"] for m in request.messages)
-        used = len(TokenCounter.get().encode(prompt)) + request.max_tokens
-        if used > self.window:
-            raise ContextLengthExceeded(f"{used} > {self.window}")
-        last = request.messages[-1]["content"]
-        self.sent.append(last)
-        digest = int(hashlib.sha1(f"{prompt}|{request.seed}".encode()).hexdigest()[:8], 16)
-        sentences = [s for s in re.split(r"(?<=[.!?])\s+", material_of(last)) if len(s.split()) >= 6]
-        sentences = sentences or ["Nothing of note was reported in the material today."]
-        if request.schema is None:  # a summary as long as allowed (~4 characters a token)
-            return RawCompletion(" ".join(sentences * 20)[: request.max_tokens * 4], len(prompt) // 4, 40)
-        if self.garbage:
-            return RawCompletion("I cannot answer that", len(prompt) // 4, 5)
-        bad = self.bad == "always" or (
-            self.bad == "first" and request.seed is not None and request.seed < 7919
-        )
-        pairs = []
-        for i in range(request.schema["minItems"]):
-            sentence = sentences[(digest + i) % len(sentences)]
-            words = [w for w in re.findall(r"[A-Za-z]{4,}", sentence) if w.lower() not in PROMPT_WORDS] or [
-                "news"
-            ]
-            if bad:
-                pairs.append({"question": sentence.rstrip(".!?") + "?", "answer": "Yes yes yes yes yes."})
-            else:
-                kept = sentence.split()[:10]
-                while len(kept) > 3 and kept[-1].lower().strip(".,;:!?") in ENDLESS:
-                    kept.pop()  # an answer ends on a word that can end a sentence
-                answer = " ".join(kept).rstrip(".,;:!?-") + "."
-                if self.bad == "repeat":  # a small model's answer: one sentence again and again, then cut off
-                    answer = " ".join([answer] * 3) + " " + answer[: len(answer) // 2].rstrip()
-                pairs.append(
-                    {
-                        "question": f"What is said about {words[(digest + i) % len(words)]} ({i})?",
-                        "answer": answer,
-                    }
-                )
-        return RawCompletion(json.dumps(pairs), len(prompt) // 4, 60)
 
 
 def fast_config(tmp: Path, **overrides: Any) -> HierarchicalConfig:
@@ -153,6 +74,8 @@ def run_rows(
             break
     drafts.close()
     report.extra.update(strategy.summarize(report))
+    # The pipeline writes the declared transcripts beside the rows; here they ride along in the report.
+    report.extra["transcripts"] = strategy.take_transcripts()
     return rows, report
 
 
@@ -198,6 +121,7 @@ def check_row(row: dict[str, Any], transcript: dict[str, Any], target: int, corp
     # Levels in hierarchical order; revisits only about earlier documents.
     assert [t["level"] for t in transcript["turns"]] == [q["level"] for q in questions]
     current, rank_at = -1, (-1, -1)
+    visited: set[tuple[int, str, tuple[str, ...]]] = set()
     for turn in transcript["turns"]:
         doc = blocks[turn["block"]]
         if turn["level"] == "revisit":
@@ -215,8 +139,12 @@ def check_row(row: dict[str, Any], transcript: dict[str, Any], target: int, corp
             here = (rank, medium * 10_000 + 1 + int(small[1:]))
         else:
             here = (rank, 0)
-        assert here >= rank_at, f"{turn} comes after {rank_at}: not in reading order"
-        rank_at = here
+        # A sampled walk over a document with few medium chunks asks a node again (another round): only the
+        # first visit of each node is in reading order.
+        again = (turn["block"], turn["level"], tuple(turn["chunks"])) in visited
+        visited.add((turn["block"], turn["level"], tuple(turn["chunks"])))
+        assert again or here >= rank_at, f"{turn} comes after {rank_at}: not in reading order"
+        rank_at = here if not again else rank_at
     # Every answer's source chunks are inside the context.
     for turn in transcript["turns"]:
         spans = {c["id"]: c for c in blocks[turn["block"]]["small"] + blocks[turn["block"]]["medium"]}
@@ -307,18 +235,41 @@ def test_fixed_counts_per_level(fast_run: Any) -> None:
         assert len([q for q in row["questions"] if q["level"] == "revisit"]) % 3 == 0
 
 
+def test_sampled_plan_walks_down_the_tree_with_the_papers_counts(tmp_path: Path) -> None:
+    """``question_plan: sampled`` (the preset default): 5 hierarchical questions per document, the document
+    summary first, then sampled medium chunks in reading order each followed by one of its own small chunks,
+    then 9 diverse questions; far fewer requests than one per small chunk."""
+    config = fast_config(tmp_path, question_plan="sampled", hierarchical_questions=5, diverse_questions=9)
+    llm = ScriptedLLM(RequestCache(tmp_path / "llm"))
+    _rows, report = run_rows(config, llm, quota=1)
+    (transcript,) = report.extra["transcripts"]
+    for block, doc in enumerate(transcript["documents"]):
+        own = [t for t in transcript["turns"] if t["block"] == block and t["level"] != "revisit"]
+        walk = [t for t in own if t["level"] != "diverse"]
+        assert 4 <= len(walk) <= 5 and walk[0]["level"] == "global"  # a gate may drop a scripted pair
+        assert 7 <= len(own) - len(walk) <= 9
+        members = {m["id"]: m["small"] for m in doc["medium"]}
+        mediums = [t["chunks"][0] for t in walk if t["level"] == "medium"]
+        assert mediums == sorted(mediums) and len(mediums) == len(set(mediums))
+        for previous, turn in itertools.pairwise(walk):
+            if turn["level"] == "small" and previous["level"] == "medium":
+                assert turn["chunks"][0] in members[previous["chunks"][0]]
+        # One detail question per sampled medium chunk, not one per small chunk.
+        assert sum(t["level"] == "small" for t in walk) <= 2 < len(doc["small"])
+
+
 def test_reports_what_the_llm_did(fast_run: Any) -> None:
     _tmp, rows, report, llm = fast_run
-    assert report.llm["requests"] == len(llm.sent) > 0 and report.llm["cache_hits"] == 0
-    summaries = [p for p in llm.sent if "Answer with a JSON array" not in p]
+    assert report.llm["requests"] == len(llm.prompts()) > 0 and report.llm["cache_hits"] == 0
+    summaries = [p for p in llm.prompts() if "Answer with a JSON array" not in p]
     assert report.llm["summary.requests"] == len(summaries) > 0
     assert report.llm["summary.requests"] + report.llm["qa.requests"] + report.llm.get(
         "qa_retry.requests", 0
-    ) == len(llm.sent)
+    ) == len(llm.prompts())
     cost = report.extra["cost"]
     assert cost["rows"] == 3 and cost["context_tokens"] == sum(r["n_tokens"] for r in rows)
     assert cost["llm_calls_per_1m_context_tokens"] == pytest.approx(
-        len(llm.sent) / cost["context_tokens"] * 1e6
+        len(llm.prompts()) / cost["context_tokens"] * 1e6
     )
     assert report.extra["models"] == {"qa": "scripted/test"}
     assert report.extra["prompt_versions"]["hierarchical"].startswith("hierarchical-v2@")
@@ -333,7 +284,7 @@ def test_reports_what_the_llm_did(fast_run: Any) -> None:
 def test_revisit_sets_are_requested_only_for_rows_that_hold_them(fast_run: Any) -> None:
     """Revisits are asked after the fit check: every revisit set sent ends up in a row (no wasted request)."""
     _, rows, report, llm = fast_run
-    first_requests = [p for p in llm.sent if "Write 3 new questions" in p]
+    first_requests = [p for p in llm.prompts() if "Write 3 new questions" in p]
     in_rows = sum(q["level"] == "revisit" for r in rows for q in r["questions"])
     assert first_requests and report.stats["revisit_sets"] == len(first_requests)
     assert 3 * len(first_requests) - report.stats["qa_pairs_dropped"] <= in_rows <= 3 * len(first_requests)
@@ -346,20 +297,21 @@ def test_same_config_gives_identical_rows_from_cached_answers(fast_run: Any) -> 
     again, report = run_rows(fast_config(tmp), llm, quota=3)
     assert again == rows
     # Nothing is sent again: every request of the first run is answered from the cache, and no other.
-    assert llm.sent == [] and report.llm["requests"] == 0
-    assert report.llm["cache_hits"] == first_report.llm["requests"] == len(first_llm.sent)
+    assert llm.prompts() == [] and report.llm["requests"] == 0
+    assert report.llm["cache_hits"] == first_report.llm["requests"] == len(first_llm.prompts())
 
 
 def test_drafts_are_lazy_and_clean_up_when_the_pipeline_stops(tmp_path: Path) -> None:
     llm = ScriptedLLM(RequestCache(tmp_path / "llm"))
     report = RunReport()
-    drafts = HierarchicalStrategy(fast_config(tmp_path), llm=llm).drafts(0, 1, report)
+    strategy = HierarchicalStrategy(fast_config(tmp_path), llm=llm)
+    drafts = strategy.drafts(0, 1, report)
     first = next(drafts)
-    sent_for_one = len(llm.sent)
+    sent_for_one = len(llm.prompts())
     drafts.close()  # what the pipeline does once the shard has its rows
     assert first.messages and first.n_tokens <= FAST["target_tokens"]
     assert report.llm["requests"] == sent_for_one and report.stats["qa_gate_pairs"] > 0
-    assert len(report.extra["transcripts"]) == 1
+    assert len(strategy.take_transcripts()) == 1 and "transcripts" not in report.extra
 
 
 def test_llm_work_is_shared_between_configs(tmp_path: Path) -> None:
@@ -380,7 +332,7 @@ def test_llm_work_is_shared_between_configs(tmp_path: Path) -> None:
     chunk_level = ("Summarize the passage above", "about specific details of the passage")
     passages = [
         p.split("Passage:\n", 1)[1].rsplit("\n\n", 1)[0]
-        for p in second.sent
+        for p in second.prompts()
         if p.startswith("Passage:\n") and any(marker in p for marker in chunk_level)
     ]
     assert not [p for p in passages if p in seen]
@@ -409,7 +361,7 @@ def test_two_chunk_questions_get_excerpts_of_both_chunks(tmp_path: Path) -> None
     assert report.stats["two_chunk_excerpts"] > 0 and report.stats["llm_inputs_split"] > 0
     documents = HierarchicalStrategy(config).document_set().documents
     chunks = [" ".join(d.text[s.start : s.end].split()) for d in documents for s in d.tree.small]
-    two = [p for p in llm.sent if p.startswith("Passage A:\n")]
+    two = [p for p in llm.prompts() if p.startswith("Passage A:\n")]
     assert two
     for prompt in two:
         a = prompt.split("Passage A:\n", 1)[1].split("\n\nPassage B:\n", 1)[0]
@@ -460,7 +412,7 @@ def test_pairs_failing_every_retry_are_dropped_and_counted(tmp_path: Path) -> No
     )
     assert report.skipped["row"]["no question/answer turns (every LLM answer failed or was unparseable)"] >= 1
     # Each QA request was asked 1 + qa_retries (2) times, each time with another seed.
-    qa_requests = [p for p in llm.sent if "Answer with a JSON array" in p]
+    qa_requests = [p for p in llm.prompts() if "Answer with a JSON array" in p]
     assert report.stats["qa_retry_requests"] == len(qa_requests) * 2 // 3 > 0
 
 
@@ -656,3 +608,24 @@ def test_killed_run_resumes_without_repeating_requests(small_dataset: Any, tmp_p
     assert ids == list(small_dataset["id"])
     resumed = litelong_hf.load("hierarchical-128k", cache_dir=str(cache), **SMALL)
     assert list(resumed["messages"]) == list(small_dataset["messages"])
+
+
+def test_embedded_model_choice_resolves_gemma_or_names_its_install() -> None:
+    """``--model gemma3-270m`` (no endpoint) picks the Gemma GGUF of the ``gemma`` extra, joined from its chunk
+    packages; without the extra the error names the pip command. ``model_path`` always wins."""
+    from litelong_hf.resources import (
+        GEMMA3_270M,
+        MissingResourceError,
+        embedded_gguf_path,
+        smollm2_gguf_path,
+    )
+
+    assert embedded_gguf_path() == smollm2_gguf_path() == embedded_gguf_path("some-endpoint-model")
+    assert embedded_gguf_path(GEMMA3_270M, "/models/x.gguf") == Path("/models/x.gguf")
+    try:
+        path = embedded_gguf_path(GEMMA3_270M)
+    except MissingResourceError as exc:
+        assert "pip install 'litelong-hf[gemma]'" in str(exc)
+    else:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert path.name == "gemma-3-270m-q4_k_m.gguf" and digest.startswith("a5fd3b62")

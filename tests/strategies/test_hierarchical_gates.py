@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import random
 import re
+from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from litelong_hf.llm import run_sync
 from litelong_hf.strategies.hierarchical import (
     QUESTION_TYPES,
+    HierarchicalConfig,
     MaterialWords,
     check_pair,
     cost_summary,
@@ -26,12 +32,22 @@ from litelong_hf.strategies.hierarchical import (
 )
 from litelong_hf.strategies.hierarchical.gates import (
     answer_gate,
+    content_words,
     grounding_gate,
+    missing_specifics,
     question_gate,
+    specifics,
     trim_answer,
     words,
 )
-from litelong_hf.strategies.hierarchical.planning import sentence_prefix
+from litelong_hf.strategies.hierarchical.planning import (
+    hierarchical_walk,
+    questions_per_document,
+    sentence_prefix,
+)
+from litelong_hf.strategies.hierarchical.writer import QAWriter
+from litelong_hf.testing.scripted import ScriptedLLM
+from litelong_hf.tokens import TokenCounter
 
 PASSAGE = (
     "The city council approved the new budget on Monday after a long debate. Mayor Ana Ortiz said the plan "
@@ -90,7 +106,10 @@ def test_answer_gate_rejects_degenerate_answers() -> None:
 
 def test_grounding_gate_needs_the_answer_in_its_material() -> None:
     assert grounding_gate("Mayor Ortiz announced 40 buses.", MATERIAL) is None
-    assert grounding_gate("The president visited Paris in spring.", MATERIAL) == "not in its material"
+    assert grounding_gate("The president visited Paris in spring.", MATERIAL) == (
+        "names or numbers not in its material"
+    )
+    assert grounding_gate("The president visited the capital in spring.", MATERIAL) == "not in its material"
     assert (
         grounding_gate("The president visited Paris in spring.", MaterialWords.of("spring", "Paris")) is None
     )
@@ -234,3 +253,169 @@ def test_trim_answer_recovers_the_distinct_sentences(sentences: list[str], repea
     answer = " ".join([body] * (1 + repeats)) + " " + body[:cut]
     trimmed = trim_answer(answer)
     assert trimmed == body
+
+
+TRIPLES = json.loads(
+    (Path(__file__).parent / "data" / "hierarchical_smollm2_triples.json").read_text(encoding="utf-8")
+)["triples"]
+
+
+def test_names_and_numbers_of_the_answer_must_be_in_its_material() -> None:
+    # The issue's row: most words come from the passage, so the content-word share alone let it through.
+    material = MaterialWords.of(
+        "EU negotiator Michel Barnier said on Monday that talks with Britain would resume. The European "
+        "Union's foreign ministers meet in Brussels, and a deal is wanted by the end of next year."
+    )
+    hallucinated = (
+        "Michel Barnier, the EU's Foreign and Security Affairs (FSA) Minister, will be considered for a role "
+        "in next election."
+    )
+    assert grounding_gate(hallucinated, material) == "names or numbers not in its material"
+    assert missing_specifics(hallucinated, material) == ["security", "affair", "fsa"]
+    assert grounding_gate("Barnier said talks with Britain would resume on Monday.", material) is None
+    # A sentence's first word is an ordinary word; dotted and plain acronyms are one name; figures count.
+    assert specifics("Officials in the U.S. said 40 buses run. Residents of NATO states agreed.") == [
+        "us",
+        "nato",
+        "40",
+    ]
+    assert missing_specifics("The US team won.", MaterialWords.of("A U.S. team won.")) == []
+    assert missing_specifics("It cost 41 dollars.", MaterialWords.of("It cost 40 dollars.")) == ["41"]
+    # A question naming what its material does not is a hallucinated question.
+    assert grounding_gate("He said talks resume.", material, question="What did Angela Merkel say?") == (
+        "question names what its material does not"
+    )
+
+
+def test_grounding_gate_on_real_smollm2_output() -> None:
+    hallucinated = [t for t in TRIPLES if t["label"] == "hallucinated"]
+    grounded = [t for t in TRIPLES if t["label"] == "grounded"]
+    assert len(hallucinated) >= 5 and len(grounded) >= 2
+    for t in hallucinated:
+        material = MaterialWords.of(t["source"])
+        assert grounding_gate(t["answer"], material, question=t["question"]) is not None, t["answer"]
+    for t in grounded:
+        material = MaterialWords.of(t["source"])
+        assert grounding_gate(t["answer"], material, question=t["question"]) is None, t["answer"]
+    # The content-word share alone (the gate before) passed some of the hallucinations.
+    share_only = [
+        t
+        for t in hallucinated
+        if (content := content_words(words(t["answer"])))
+        and sum(w in MaterialWords.of(t["source"]).vocabulary for w in content) >= 0.5 * len(content)
+    ]
+    assert len(share_only) >= 2
+
+
+def test_support_scorer_sets_a_floor_for_what_words_cannot_see() -> None:
+    # "Lexically supported, wrong": every word is in the source, the claim is false (Iohannis is Romania's
+    # president; the source names a prime minister too). The lexical floor passes it; a scorer can fail it.
+    wrong = [t for t in TRIPLES if t["label"] == "lexically supported, wrong"]
+    assert wrong
+    for t in wrong:
+        material = MaterialWords.of(t["source"])
+        assert grounding_gate(t["answer"], material, question=t["question"]) is None
+        seen: list[tuple[str, tuple[str, ...]]] = []
+
+        def scorer(
+            answer: str, texts: Sequence[str], seen: list[tuple[str, tuple[str, ...]]] = seen
+        ) -> float:
+            seen.append((answer, tuple(texts)))
+            return 0.1
+
+        verdict = grounding_gate(t["answer"], material, scorer=scorer, texts=[t["source"]], min_score=0.5)
+        assert verdict == "low support score" and seen == [(t["answer"], (t["source"],))]
+
+
+def test_questions_about_questions_or_their_prompt_fail() -> None:
+    # Seen in the issue and from SmolLM2: a question about a question, or about "the section".
+    issue = (
+        "What is the answer to the question about the quote about the White House's response to a recent "
+        "attack on the president's supporters?"
+    )
+    assert question_gate(issue, MATERIAL) == "about nothing"
+    assert question_gate("What is the main point of the section?", MATERIAL) == "refers to its prompt"
+    assert question_gate("Who answered the question first?", MATERIAL) is None
+
+
+@given(
+    n=st.integers(0, 12),
+    sizes=st.lists(st.integers(1, 4), min_size=0, max_size=6),
+    seed=st.integers(0, 2**32),
+)
+def test_hierarchical_walk_goes_down_the_tree_in_reading_order(n: int, sizes: list[int], seed: int) -> None:
+    members = []
+    start = 0
+    for size in sizes:
+        members.append(range(start, start + size))
+        start += size
+    walk = hierarchical_walk(n, members, seed)
+    assert walk == hierarchical_walk(n, members, seed)  # seeded
+    assert len(walk) == (min(n, 1) if not members else n)
+    if n:
+        assert walk[0] == ("global", 0, 0)
+    mediums = [i for level, i, _ in walk if level == "medium"]
+    assert mediums == sorted(mediums)
+    if len(members) >= n // 2:
+        assert len(set(mediums)) == len(mediums)  # enough medium chunks: none asked twice
+    for (level, index, _), (next_level, next_index, _) in itertools.pairwise(walk):
+        if next_level == "small":
+            assert level == "medium" and next_index in members[index]
+    nodes = [(level, index) for level, index, _ in walk]
+    assert [variant for _, _, variant in walk] == [nodes[:i].count(node) for i, node in enumerate(nodes)]
+
+
+def test_questions_per_document_by_plan() -> None:
+    counts = {
+        "hierarchical_questions": 5,
+        "diverse_questions": 9,
+        "global_questions": 3,
+        "medium_questions": 2,
+        "small_questions": 1,
+    }
+    assert questions_per_document("sampled", counts, 5, 19) == 14
+    assert questions_per_document("exhaustive", counts, 5, 19) == 3 + 10 + 19 + 9
+
+
+CHUNK_A = (
+    "Officials in Lisbon opened the new harbour bridge on Tuesday. The bridge cost 90 million euros and took "
+    "four years to build."
+)
+CHUNK_B = "Farmers near Porto reported a record olive harvest this autumn after a wet spring."
+
+
+def _writer(tmp_path: Path, answer: str, **kwargs: object) -> tuple[QAWriter, ScriptedLLM]:
+    llm = ScriptedLLM(
+        "grounding", lambda prompt, request: [{"question": "What happened on Tuesday?", "answer": answer}]
+    )
+    config = HierarchicalConfig(
+        name="hierarchical-test", cache_dir=str(tmp_path), target_tokens=12_000, qa_retries=0
+    )
+    return QAWriter(llm, config, TokenCounter.get(), **kwargs), llm  # type: ignore[arg-type]
+
+
+def _ask(writer: QAWriter, text: str) -> list[tuple[str, str]]:
+    n = writer.counter.count(text)
+    return run_sync(writer.questions("questions_small", 1, 7, {"text": (text, n)}))
+
+
+def test_writer_grounds_each_answer_in_the_chunk_it_was_asked_from(tmp_path: Path) -> None:
+    # The answer is true of the document (chunk A) but the request was about chunk B: it fails there.
+    answer = "Officials in Lisbon opened the harbour bridge."
+    writer, _ = _writer(tmp_path / "b", answer)
+    assert _ask(writer, CHUNK_B) == [] and writer.stats["qa_gate_grounding_failed"] == 1
+    writer, _ = _writer(tmp_path / "a", answer)
+    assert _ask(writer, CHUNK_A) == [("What happened on Tuesday?", answer)]
+
+
+def test_writer_passes_the_request_material_to_the_support_scorer(tmp_path: Path) -> None:
+    seen: list[tuple[str, tuple[str, ...]]] = []
+
+    def scorer(answer: str, texts: Sequence[str]) -> float:
+        seen.append((answer, tuple(texts)))
+        return 0.2
+
+    answer = "Officials in Lisbon opened the harbour bridge."
+    writer, _ = _writer(tmp_path, answer, scorer=scorer, min_score=0.5)
+    assert _ask(writer, CHUNK_A) == []
+    assert seen == [(answer, (CHUNK_A,))] and writer.stats["qa_gate_grounding_failed"] == 1

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from resume_helpers import kill_and_rerun
-from scripted_llm import ScriptedLLM, step_of
 
 import litelong_hf
 from litelong_hf.config import ConfigError
@@ -24,6 +23,7 @@ from litelong_hf.strategies.debate import match_title, normalize_title
 from litelong_hf.strategies.litelong import LiteLongStrategy, Topic, plan_topic, rows_per_turn, topic_query
 from litelong_hf.strategies.topic_plan import feedback_words, word_sets
 from litelong_hf.taxonomy import TaxonomyError
+from litelong_hf.testing.scripted import ScriptedLLM, step_of
 from litelong_hf.tokens import TokenCounter
 
 # Two subcategories, four candidate topics per debater, short answers: 10 LLM calls on the 135M model.
@@ -91,7 +91,7 @@ def test_report_and_transcripts(small_dataset: Any, run_dir: Path) -> None:
     for transcript in transcripts:
         assert transcript["top"] == "POLITICAL SCIENCE"
         assert set(transcript["generated"]) == {"debater_a", "debater_b"}
-        assert transcript["prompt_version"].startswith("litelong-v1@")
+        assert transcript["prompt_version"].startswith("litelong-v2@")
         # Filter-Reject, recomputed from what the debaters and the judge said: the union of both lists
         # (case-insensitive) minus every candidate a judge rejection names.
         union: list[str] = []
@@ -257,7 +257,7 @@ def test_drafts_debate_lazily_in_a_spread_order(demo_cache: str) -> None:
     # Only the subcategories the first four bundles needed were debated, not the taxonomy's thousands.
     assert 4 <= debated < 60 < len(strategy.entries)
     assert report.stats["categories_processed"] == debated
-    assert len(report.extra["transcripts"]) == debated
+    assert len(strategy.take_transcripts()) == debated and "transcripts" not in report.extra
     # One topic per subcategory per turn, and the spread order puts each early subcategory in another
     # top category.
     assert len({d.topic["top"] for d in first if d.topic}) == 4
@@ -475,3 +475,135 @@ def test_topics_cli_bad_input(args: list[str], message: str, tmp_path: Path) -> 
     assert message in result.output
     assert "Traceback" not in result.output and result.output.startswith("error:")
     assert not (tmp_path / "topics.jsonl").exists()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Issue 19: faithful to the paper (title filter on feedback hits, the paper recipe, single-piece rows)
+
+
+def _topic_corpus(tmp_path: Path) -> Path:
+    """Five documents on the topic's title, one that shares their vocabulary but not the title, filler."""
+    on_topic = [
+        f"Tidal energy story {i}: the turbines in the estuary barrage and the lagoon generators hum."
+        for i in range(5)
+    ]
+    look_alike = ["Turbines, estuary barrage, lagoon generators: a hum over the turbines and the barrage."]
+    filler = [f"Recipe {i}: bake the bread with flour, butter and sugar until golden." for i in range(40)]
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps({"text": t}) + "\n" for t in on_topic + look_alike + filler))
+    return corpus
+
+
+def _topic_plan(tmp_path: Path, preset: str, **overrides: Any) -> tuple[list[str], LiteLongStrategy]:
+    topics = tmp_path / "topics.jsonl"
+    write_topics(topics, [{"top": "SCIENCE", "sub": "Biotechnology", "title": "Tidal energy"}])
+    config = make_config(
+        preset,
+        corpus=str(_topic_corpus(tmp_path)),
+        cache_dir=str(tmp_path / "cache"),
+        topics_file=str(topics),
+        categories=["SCI"],
+        subcategories=["Biotechnology"],
+        target_tokens=64,
+        **overrides,
+    )
+    strategy = LiteLongStrategy(config)
+    [(_, plan)] = list(strategy.retrieved(0, 1, RunReport()))
+    _, docs = strategy.corpus()
+    return [docs[h.doc_id].text for h in plan.hits], strategy
+
+
+def test_feedback_hits_must_match_the_title(tmp_path: Path) -> None:
+    # The look-alike shares every feedback word of the topic's documents: the expanded query ranks it,
+    # but it never names the title, so the title filter keeps it out (docs/litelong.md, Retrieval).
+    texts, strategy = _topic_plan(tmp_path, "litelong-64k", relevance_floor=0.0)
+    assert len(texts) == 5 and all(t.startswith("Tidal energy story") for t in texts)
+    # Unfiltered, the expanded query does rank the look-alike (so the filter is what keeps it out).
+    index, docs = strategy.corpus()
+    words = feedback_words(texts, 80, strategy.background_words(docs))
+    [expanded] = index.search([" ".join(["Tidal energy", *words])], k=len(index))
+    assert any(docs[h.doc_id].text.startswith("Turbines, estuary") for h in expanded)
+    no_feedback, _ = _topic_plan(tmp_path, "litelong-64k", relevance_floor=0.0, feedback_docs=0)
+    assert sorted(no_feedback) == sorted(texts)
+
+
+def test_paper_recipe_requires_every_title_term_and_shuffles_all_hits(tmp_path: Path) -> None:
+    config = make_config("litelong-paper-64k")
+    assert (config.query, config.require_all_terms, config.feedback_docs, config.relevance_floor) == (
+        "title",
+        True,
+        0,
+        0.0,
+    )
+    assert (config.order, config.rows_per_topic, config.prompts) == ("shuffle_all", 4, "litelong_paper_v1")
+    assert config.allow_single_piece_rows and config.target_tokens == 65_536
+    assert make_config("litelong-paper-128k").target_tokens == 131_072
+    assert make_config("litelong-64k").prompts == "litelong_v2"  # ours keeps its tuned retrieval
+    texts, _ = _topic_plan(tmp_path, "litelong-paper-64k")
+    # Every hit holds both title terms: the look-alike and the filler are out.
+    assert len(texts) == 5 and all(t.startswith("Tidal energy story") for t in texts)
+    again, _ = _topic_plan(tmp_path / "again", "litelong-paper-64k")
+    assert again == texts  # the shuffle is seeded
+
+
+def test_paper_query_strips_the_scripts_query_syntax() -> None:
+    from litelong_hf.strategies.topic_plan import QUERY_SYNTAX_CHARACTERS, strip_query_syntax
+
+    assert strip_query_syntax("Children's Books (Ages 3-5) / Picture Books") == (
+        "Children s Books Ages 3-5 Picture Books"
+    )
+    assert not set(strip_query_syntax(QUERY_SYNTAX_CHARACTERS + "x")) & set(QUERY_SYNTAX_CHARACTERS)
+    topic = Topic("JUVENILE FICTION", "Animals / Dogs", 'Dogs & "Puppies": Care | Training!')
+    assert topic_query(topic, "title") == "Dogs & Puppies : Care Training"
+
+
+def test_plan_topic_honors_single_piece_rows_and_shuffle_all() -> None:
+    hits = [Hit("long", 9.0), Hit("a", 8.0), Hit("b", 7.0), Hit("c", 6.0), Hit("d", 5.0)]
+    lengths = {"long": 500, "a": 60, "b": 60, "c": 60, "d": 60}
+    common: dict[str, Any] = dict(
+        target_tokens=100, separator_tokens=2, max_rows=4, relevance_floor=0.0, seed=3
+    )
+    without = plan_topic(hits, lengths, order="score", **common)
+    assert "long" not in [h.doc_id for h in without.hits] and without.possible == 1
+    single = plan_topic(hits, lengths, order="score", allow_single_piece_rows=True, **common)
+    # The long document is one row of its own; the four short ones fill one more.
+    assert [h.doc_id for h in single.hits] == ["long", "a", "b", "c", "d"]
+    assert (single.possible, single.rows, single.relevant) == (2, 2, 5)
+    everything = plan_topic(hits, lengths, order="shuffle_all", allow_single_piece_rows=True, **common)
+    assert sorted(h.doc_id for h in everything.hits) == ["a", "b", "c", "d", "long"]
+    assert everything.rows == 2
+    assert everything == plan_topic(
+        hits, lengths, order="shuffle_all", allow_single_piece_rows=True, **common
+    )
+    orders = {
+        tuple(h.doc_id for h in plan_topic(hits, lengths, order="shuffle_all", **{**common, "seed": s}).hits)
+        for s in range(8)
+    }
+    assert len(orders) > 1
+
+
+def test_paper_recipe_emits_a_long_document_as_its_own_truncated_row(tmp_path: Path) -> None:
+    long_text = "Tidal energy " + " ".join(f"turbine{i}" for i in range(400)) + "."
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text(
+        "".join(
+            json.dumps({"text": t}) + "\n"
+            for t in [long_text] + [f"Recipe {i}: bake the bread until golden." for i in range(20)]
+        )
+    )
+    topics = tmp_path / "topics.jsonl"
+    write_topics(topics, [{"top": "SCIENCE", "sub": "Biotechnology", "title": "Tidal energy"}])
+    overrides = {
+        "corpus": str(corpus),
+        "topics_file": str(topics),
+        "categories": ["SCI"],
+        "subcategories": ["Biotechnology"],
+        "target_tokens": 128,
+    }
+    ds = litelong_hf.load("litelong-paper-64k", cache_dir=str(tmp_path / "c"), **overrides)
+    [row] = list(ds)
+    assert row["n_tokens"] == 128 == len(row["input_ids"]) and row["piece_lengths"] == [128]
+    assert long_text.startswith(row["text"].rstrip("\ufffd"))
+    # Ours leaves such a document out: no row at all.
+    with pytest.raises(NoRowsError):
+        litelong_hf.load("litelong-64k", cache_dir=str(tmp_path / "d"), **overrides)

@@ -356,3 +356,31 @@ def test_cached_pool_on_disk_equals_the_in_memory_pool(tmp_path: Path) -> None:
     miner_b = NegativeMiner(first, BM25ChunkRetriever.build(first), sep_tokens=1)
     seeds = [SeedRequest(d, 2000) for d in memory.doc_order[:5]]
     assert miner_a.mine(seeds) == miner_b.mine(seeds)
+
+
+def test_a_cached_chunk_index_runs_the_chosen_backend_and_is_checked_against_the_pool(
+    pool: ChunkPool, retriever: BM25ChunkRetriever, tmp_path: Path
+) -> None:
+    from litelong_hf.index import IndexBuildError
+    from litelong_hf.index.backends import accumulate_numba, accumulate_pread, accumulator
+
+    cached = {
+        b: BM25ChunkRetriever.cached("chunks", pool, cache_dir=str(tmp_path), backend=b)
+        for b in ("numpy", "numba")
+    }
+    shards = cached["numba"].index.shards
+    assert all(s.files is not None for s in shards)  # memory-mapped from the cache
+    # bm25_backend="numba" now runs numba on the cached index (it used to fall back to pread every time).
+    chosen = cached["numba"].index.backend_for(1, cached["numba"].backend)
+    assert chosen == "numba" and all(accumulator(s, chosen) is accumulate_numba for s in shards)
+    chosen = cached["numpy"].index.backend_for(1, cached["numpy"].backend)
+    assert all(accumulator(s, chosen) is accumulate_pread for s in shards)
+    queries = [pool.texts[i] for i in range(0, len(pool), 11)]
+    expected = retriever.search(queries, 12)
+    assert cached["numba"].search(queries, 12) == expected == cached["numpy"].search(queries, 12)
+    # The same key over another pool (the corpus changed): refused once, in get_or_build_index.
+    smaller = pool.restrict(pool.doc_order[:10])
+    with pytest.raises(
+        IndexBuildError, match=f"holds {len(pool):,} chunks that are not the {len(smaller):,} chunks"
+    ):
+        BM25ChunkRetriever.cached("chunks", smaller, cache_dir=str(tmp_path))

@@ -21,6 +21,9 @@ QUESTION_TYPES: tuple[str, ...] = ("multi_hop", "local_detail", "comparison", "t
 TWO_CHUNK_TYPES = frozenset({"multi_hop", "comparison", "temporal_order"})
 GROUPINGS: tuple[str, ...] = ("topic", "source", "none")
 LEVELS: tuple[str, ...] = ("global", "medium", "small", "diverse", "revisit")
+QUESTION_PLANS: tuple[str, ...] = ("sampled", "exhaustive")
+"""``sampled``: a fixed number of hierarchical questions from summaries sampled down the tree (the paper's
+N1, Algorithm 1); ``exhaustive``: questions from every summary and every small chunk (ours, the first rounds)."""
 QUESTION_SHARE = 0.125
 """Share of a row kept for question/answer turns when ``document_tokens`` is derived from the target (ours)."""
 MIN_DOCUMENT_SHARE = 0.4
@@ -37,10 +40,11 @@ class HierarchicalConfig(BaseConfig):
     grouping: str = field(
         default="topic",
         metadata={
+            "choices": GROUPINGS,
             "help": "How long documents are made from short ones: ``topic`` (a LiteLong topic bundle: the BM25 hits of "
             "each topic title, from topics_file, topic_queries or the taxonomy), ``source`` (short documents with "
             "the same group_field value) or ``none`` (long corpus documents only). Long corpus documents always "
-            "stand alone."
+            "stand alone.",
         },
     )
     group_field: str = field(
@@ -97,14 +101,35 @@ class HierarchicalConfig(BaseConfig):
     )
     small_chunk_tokens: int = field(default=4096, metadata={"help": "Largest small chunk (the paper's ~4K)."})
     medium_chunk_size: int = field(default=4, metadata={"help": "Small chunks per medium chunk (ours)."})
-    global_questions: int = field(default=3, metadata={"help": "Questions per document from its summary."})
+    question_plan: str = field(
+        default="sampled",
+        metadata={
+            "choices": QUESTION_PLANS,
+            "help": "``sampled`` (the paper: hierarchical_questions per document, walking down the tree from the "
+            "document summary to sampled medium chunks and a small chunk of each) or ``exhaustive`` (ours: "
+            "global_questions, then medium_questions per medium chunk and small_questions per small chunk).",
+        },
+    )
+    hierarchical_questions: int = field(
+        default=5,
+        metadata={
+            "help": "``question_plan: sampled``: hierarchical questions per document (the paper's N1 = 5): one "
+            "from the document summary, then a sampled medium chunk's summary and one of its small chunks, in "
+            "reading order, until the count is reached."
+        },
+    )
+    global_questions: int = field(
+        default=3, metadata={"help": "``question_plan: exhaustive``: questions from the document summary."}
+    )
     medium_questions: int = field(
-        default=2, metadata={"help": "Questions per medium chunk from its summary."}
+        default=2, metadata={"help": "``question_plan: exhaustive``: questions per medium chunk summary."}
     )
     small_questions: int = field(
-        default=1, metadata={"help": "Detailed questions per small chunk from its text."}
+        default=1, metadata={"help": "``question_plan: exhaustive``: detailed questions per small chunk."}
     )
-    diverse_questions: int = field(default=4, metadata={"help": "Questions per document from the type pool."})
+    diverse_questions: int = field(
+        default=9, metadata={"help": "Questions per document from the type pool (the paper's N2 = 9)."}
+    )
     question_types: list[str] = field(
         default_factory=lambda: list(QUESTION_TYPES),
         metadata={"help": "The diverse pool: multi_hop, local_detail, comparison, temporal_order, counting."},
@@ -183,8 +208,6 @@ class HierarchicalConfig(BaseConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.grouping not in GROUPINGS:
-            raise ConfigError(f"grouping must be one of {', '.join(GROUPINGS)}, got {self.grouping!r}.")
         if isinstance(self.question_types, str):
             self.question_types = [t.strip() for t in self.question_types.split(",") if t.strip()]
         if isinstance(self.topic_queries, str):
@@ -216,7 +239,13 @@ class HierarchicalConfig(BaseConfig):
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}.")
-        counts = ("global_questions", "medium_questions", "small_questions", "diverse_questions")
+        counts = (
+            "hierarchical_questions",
+            "global_questions",
+            "medium_questions",
+            "small_questions",
+            "diverse_questions",
+        )
         for name in (*counts, "revisit_questions", "min_document_tokens", "qa_retries"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}.")

@@ -6,8 +6,11 @@
   one run of the material);
 - **answer**: it is not degenerate (empty of content, a copy of the question, a repeated phrase, or cut off
   at the schema's length limit);
-- **grounding**: it is grounded in the material it was asked from (a share of its content words occur
-  there). An optional LLM check (``llm_grounding_check``) runs in the writer, not here.
+- **grounding**: it is grounded in the material it was asked from (the chunk text, both excerpts, or the
+  summary; never the whole row): every name (a capitalised word that does not open a sentence, or an
+  acronym) and every number of the answer, and every name of the question, occurs there, and a share of the
+  answer's content words does. An optional support scorer (an embedding or entailment model, where one is
+  available) can add a score floor; an optional LLM check (``llm_grounding_check``) runs in the writer.
 
 Each gate returns ``None`` (pass) or a short reason. Words are compared lower-cased, with a light plural
 strip, so ``Elections`` in an answer matches ``election`` in the passage.
@@ -22,7 +25,7 @@ Example::
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -128,10 +131,12 @@ STOPWORDS = INTERROGATIVES | frozenset(
 VACUOUS = frozenset({"answer", "question", "thing", "something"})
 """Words that do not make a question about anything ("What is the answer?")."""
 _PROMPT_REFERENCE = re.compile(
-    r"\b(passages?|summary|summaries|excerpts?|above|below)\b|\bthis (section|text|part|document)\b|\bthe text\b",
+    r"\b(passages?|summary|summaries|excerpts?|above|below)\b|\b(this|the) (section|text|part)\b|\bthis document\b",
     re.IGNORECASE,
 )
 """A question that points at its prompt ("the passage above", "this section") means nothing inside a row."""
+_ABOUT_ITSELF = re.compile(r"\b(the|an?|this|that) (answer|question)s? (to|about|of|in|for)\b", re.IGNORECASE)
+"""A question about a question or an answer ("What is the answer to the question about the quote about...")."""
 _CUT_END = re.compile(r"[,;:\-–—]\s*\.$|\b(the|a|an|of|and|to|in|with)\.$", re.IGNORECASE)
 """An answer ending in ``,.`` or ``the.``: cut off by the schema's length limit, the ``.`` forced after it."""
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
@@ -164,18 +169,27 @@ class MaterialWords:
     """What a pair was asked from, as words: the sequence (for copy runs) and the set (for overlap)."""
 
     sequence: tuple[str, ...]
+    _acronyms: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, *texts: str) -> MaterialWords:
         joined: list[str] = []
+        acronyms: list[str] = []
         for text in texts:
             joined.extend(words(text))
             joined.append("\x00")  # a run never spans two materials
-        return cls(tuple(joined))
+            acronyms.extend(m.group(0).casefold() for m in _DOTTED.finditer(text))
+        return cls(tuple(joined), tuple(acronyms))
 
     @cached_property
     def vocabulary(self) -> frozenset[str]:
         return frozenset(self.sequence)
+
+    @cached_property
+    def names(self) -> frozenset[str]:
+        """The vocabulary plus dotted acronyms joined ("U.S." also as ``us``), for :func:`missing_specifics`."""
+        joined = {"".join(letter for letter in w if letter.isalnum()) for w in self._acronyms}
+        return self.vocabulary | joined
 
     @cached_property
     def positions(self) -> dict[str, list[int]]:
@@ -219,6 +233,8 @@ def question_gate(question: str, material: MaterialWords, max_copy: float = 0.8)
     if _PROMPT_REFERENCE.search(question):
         return "refers to its prompt"
     if not [w for w in content_words(tokens) if w not in VACUOUS and w not in INTERROGATIVES]:
+        return "about nothing"
+    if _ABOUT_ITSELF.search(question):
         return "about nothing"
     body = tokens[1:] if tokens[0] in INTERROGATIVES else tokens
     if body and longest_shared_run(body, material) >= max(3, max_copy * len(body)):
@@ -297,14 +313,76 @@ def trim_answer(answer: str) -> str:
     return trimmed if len(words(trimmed)) >= MIN_TRIMMED_WORDS else answer
 
 
-def grounding_gate(answer: str, material: MaterialWords, min_overlap: float = 0.5) -> str | None:
-    """``None`` when at least ``min_overlap`` of the answer's content words occur in the material (pure)."""
+_DOTTED = re.compile(r"\b(?:[A-Za-z]\.){2,}")
+"""A dotted acronym ("U.S.", "D.C."): one name, compared without its dots."""
+_CAPITALISED = re.compile(r"[^\W\d_][^\W_]*(?:['’][^\W_]+)*")
+_SENTENCE_OPEN = re.compile(r"(?:^|[.!?:;]\s+|[\"“(\[]\s*)$")
+
+
+def specifics(text: str, *, numbers: bool = True) -> list[str]:
+    """The names and numbers of ``text``, as :func:`words` forms (pure): every number (unless ``numbers`` is
+    false), every acronym (two or more capitals), and every capitalised word that does not open a sentence
+    and is not a stopword.
+
+    A small model's hallucinations are mostly names and figures ("the EU's Foreign and Security Affairs
+    (FSA) Minister", "in 2019"): a content-word share lets them through when the rest of the sentence comes
+    from the passage, so each of them must occur in the material itself. A capitalised word opening a
+    sentence is an ordinary word ("Residents", "Officials") and is left to the content-word share.
+    """
+    found = ["".join(ch for ch in m.group(0).casefold() if ch.isalnum()) for m in _DOTTED.finditer(text)]
+    text = _DOTTED.sub(" ", text)
+    for match in _CAPITALISED.finditer(text):
+        word = match.group(0)
+        acronym = sum(ch.isupper() for ch in word) >= 2 and word.upper() == word
+        opens = _SENTENCE_OPEN.search(text[: match.start()]) is not None
+        if not word[0].isupper() or (opens and not acronym):
+            continue
+        found.extend(w for w in words(word) if w not in STOPWORDS)
+    if numbers:
+        found.extend(w for w in words(text) if w.isdigit())
+    return list(dict.fromkeys(found))
+
+
+def missing_specifics(text: str, material: MaterialWords, *, numbers: bool = True) -> list[str]:
+    """The names (and numbers) of ``text`` (:func:`specifics`) that do not occur in the material (pure)."""
+    return [w for w in specifics(text, numbers=numbers) if w not in material.names]
+
+
+SupportScorer = Callable[[str, Sequence[str]], float]
+"""An optional semantic support score of an answer against its material texts, in [0, 1] (e.g. the cosine of
+sentence embeddings or an entailment probability), passed to :class:`~.writer.QAWriter` as ``scorer``. None
+is shipped yet: no embedding model is installed with the package (the dense-retrieval work brings one); the
+lexical checks are the floor that runs everywhere."""
+
+
+def grounding_gate(
+    answer: str,
+    material: MaterialWords,
+    min_overlap: float = 0.5,
+    *,
+    question: str = "",
+    scorer: SupportScorer | None = None,
+    texts: Sequence[str] = (),
+    min_score: float = 0.5,
+) -> str | None:
+    """``None`` when the answer is supported by its material, else why not (pure unless ``scorer`` is not).
+
+    Supported: every name and number of the answer and every name of the question occur in the material,
+    at least ``min_overlap`` of the answer's content words occur there, and, with a ``scorer``, its score
+    of the answer against ``texts`` (the material's texts) is at least ``min_score``.
+    """
     content = content_words(words(answer))
     if not content:
         return "no content"
+    if missing_specifics(answer, material):
+        return "names or numbers not in its material"
+    if question and missing_specifics(question, material, numbers=False):
+        return "question names what its material does not"
     found = sum(1 for w in content if w in material.vocabulary)
     if found < min_overlap * len(content):
         return "not in its material"
+    if scorer is not None and scorer(answer, texts) < min_score:
+        return "low support score"
     return None
 
 
@@ -333,12 +411,18 @@ def check_pair(
     answer_max_chars: int,
     max_copy: float = 0.8,
     min_overlap: float = 0.5,
+    scorer: SupportScorer | None = None,
+    texts: Sequence[str] = (),
+    min_score: float = 0.5,
 ) -> GateResult:
-    """Every gate on one pair; all gates run, so each gate's pass rate is measured on every pair (pure)."""
+    """Every gate on one pair; all gates run, so each gate's pass rate is measured on every pair (pure unless
+    ``scorer`` is not). ``texts``: the material's texts, for the ``scorer``."""
     return GateResult(
         question=question_gate(question, material, max_copy),
         answer=answer_gate(answer, question, answer_max_chars),
-        grounding=grounding_gate(answer, material, min_overlap),
+        grounding=grounding_gate(
+            answer, material, min_overlap, question=question, scorer=scorer, texts=texts, min_score=min_score
+        ),
     )
 
 

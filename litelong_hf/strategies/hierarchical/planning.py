@@ -38,6 +38,54 @@ def diverse_choices(
     return choices
 
 
+def hierarchical_walk(
+    n_questions: int, medium_members: Sequence[Sequence[int]], seed: int
+) -> list[tuple[str, int, int]]:
+    """``(level, index, variant)`` of each hierarchical question of a document under ``question_plan:
+    sampled`` (pure, seeded).
+
+    The first question is about the document summary (``global``); then the walk goes down the tree in
+    reading order: a sampled medium chunk's summary (``medium``), then one sampled small chunk inside it
+    (``small``), then the next sampled medium chunk, until ``n_questions``. Medium chunks are sampled without
+    replacement (a document with too few starts another round); ``variant`` counts earlier questions on the
+    same node, so a repeated node is asked with another seed.
+    """
+    if n_questions <= 0:
+        return []
+    rng = random.Random(seed)
+    walk = [("global", 0, 0)]
+    n_medium = len(medium_members)
+    if n_medium == 0:
+        return walk
+    visits = n_questions // 2  # medium questions: each is followed by a small one while the count allows
+    picks: list[int] = []
+    while len(picks) < visits:
+        picks.extend(rng.sample(range(n_medium), min(n_medium, visits - len(picks))))
+    picks.sort()  # reading order, coarse to fine
+    used: dict[tuple[str, int], int] = {}
+    for medium in picks:
+        for level, index in (("medium", medium), ("small", rng.choice(list(medium_members[medium])))):
+            if len(walk) >= n_questions:
+                break
+            variant = used.get((level, index), 0)
+            used[(level, index)] = variant + 1
+            walk.append((level, index, variant))
+    return walk
+
+
+def questions_per_document(plan: str, counts: Mapping[str, int], n_medium: int, n_small: int) -> int:
+    """Question turns a document asks for before revisits (pure): under ``sampled`` the hierarchical and
+    diverse counts; under ``exhaustive`` the per-level counts times the nodes of each level."""
+    if plan == "sampled":
+        return counts["hierarchical_questions"] + counts["diverse_questions"]
+    return (
+        counts["global_questions"]
+        + counts["medium_questions"] * n_medium
+        + counts["small_questions"] * n_small
+        + counts["diverse_questions"]
+    )
+
+
 def revisit_chunk(set_index: int, n_small: int, seed: int) -> tuple[int, int]:
     """``(small-chunk index, variant)`` of revisit set ``set_index`` of a document (pure, seeded): sets walk a
     seeded permutation of the small chunks; after a full round the variant (the sampling seed offset) grows."""

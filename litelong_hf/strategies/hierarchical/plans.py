@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from ...llm import run_sync
 from ..common import seed_for
 from .documents import SourceDocument
-from .planning import diverse_choices, medium_id, revisit_chunk, small_id
+from .planning import diverse_choices, hierarchical_walk, medium_id, revisit_chunk, small_id
 from .writer import QA, DocumentPlan, QAWriter
 
 
@@ -22,19 +22,42 @@ async def plan_document(writer: QAWriter, document: SourceDocument) -> DocumentP
     texts = [document.text[s.start : s.end] for s in tree.small]
     tokens = [s.n_tokens for s in tree.small]
     count = writer.counter.count
+    walk = (
+        hierarchical_walk(
+            c.hierarchical_questions,
+            tree.medium,
+            seed_for(c.seed, document.fingerprint, "hierarchical"),
+        )
+        if c.question_plan == "sampled"
+        else None
+    )
+
+    def asked(level: str, n_each: int) -> dict[int, list[tuple[int, int]]]:
+        """``{node index: [(count, seed variant), ...]}`` of the question requests at ``level``."""
+        if walk is None:
+            size = {"global": 1, "medium": len(tree.medium), "small": len(tree.small)}[level]
+            return {i: [(n_each, 0)] for i in range(size)} if n_each > 0 else {}
+        wanted: dict[int, list[tuple[int, int]]] = {}
+        for step_level, index, variant in walk:
+            if step_level == level:
+                wanted.setdefault(index, []).append((1, variant))
+        return wanted
+
+    small_wanted = asked("small", c.small_questions)
+    medium_wanted = asked("medium", c.medium_questions)
+    global_wanted = asked("global", c.global_questions).get(0, [])
 
     async with asyncio.TaskGroup() as group:
         # Created in reading order, each passage's summary right before its questions, so a backend that
         # reuses a shared prompt prefix (llama.cpp) reads each passage once.
         small_summaries = []
-        small_qa = []
-        for text, n in zip(texts, tokens, strict=True):
+        small_qa: dict[tuple[int, int], asyncio.Task[list[tuple[str, str]]]] = {}
+        for i, (text, n) in enumerate(zip(texts, tokens, strict=True)):
             small_summaries.append(group.create_task(writer.summarize_chunk(text, n)))
-            small_qa.append(
-                group.create_task(
-                    writer.questions("questions_small", c.small_questions, c.seed, {"text": (text, n)})
+            for n_pairs, variant in small_wanted.get(i, []):
+                small_qa[(i, variant)] = group.create_task(
+                    writer.questions("questions_small", n_pairs, c.seed + variant, {"text": (text, n)})
                 )
-            )
 
         async def medium_summary(members: range) -> str:
             parts = [await small_summaries[i] for i in members]
@@ -42,12 +65,16 @@ async def plan_document(writer: QAWriter, document: SourceDocument) -> DocumentP
 
         medium_summaries = [group.create_task(medium_summary(m)) for m in tree.medium]
 
-        async def medium_questions(index: int) -> list[tuple[str, str]]:
+        async def medium_questions(index: int, n_pairs: int, variant: int) -> list[tuple[str, str]]:
             summary = await medium_summaries[index]
             material = {"summary": (summary, count(summary))}
-            return await writer.questions("questions_medium", c.medium_questions, c.seed, material)
+            return await writer.questions("questions_medium", n_pairs, c.seed + variant, material)
 
-        medium_qa = [group.create_task(medium_questions(i)) for i in range(len(tree.medium))]
+        medium_qa = {
+            (i, variant): group.create_task(medium_questions(i, n_pairs, variant))
+            for i, requests in medium_wanted.items()
+            for n_pairs, variant in requests
+        }
 
         async def document_summary() -> str:
             parts = [await task for task in medium_summaries]
@@ -55,12 +82,12 @@ async def plan_document(writer: QAWriter, document: SourceDocument) -> DocumentP
 
         doc_summary = group.create_task(document_summary())
 
-        async def global_questions() -> list[tuple[str, str]]:
+        async def global_questions(n_pairs: int, variant: int) -> list[tuple[str, str]]:
             summary = await doc_summary
             material = {"summary": (summary, count(summary))}
-            return await writer.questions("questions_global", c.global_questions, c.seed, material)
+            return await writer.questions("questions_global", n_pairs, c.seed + variant, material)
 
-        global_qa = group.create_task(global_questions())
+        global_qa = {v: group.create_task(global_questions(n_pairs, v)) for n_pairs, v in global_wanted}
         choices = diverse_choices(
             c.diverse_questions,
             c.question_types,
@@ -82,11 +109,23 @@ async def plan_document(writer: QAWriter, document: SourceDocument) -> DocumentP
     summaries = {"doc": doc_summary.result()}
     summaries.update({medium_id(i): t.result() for i, t in enumerate(medium_summaries)})
     summaries.update({small_id(i): t.result() for i, t in enumerate(small_summaries)})
-    qa = [QA(q, a, "global", "summary", ("doc",)) for q, a in global_qa.result()]
-    for m, members in enumerate(tree.medium):
-        qa.extend(QA(q, a, "medium", "summary", (medium_id(m),)) for q, a in medium_qa[m].result())
-        for i in members:
-            qa.extend(QA(q, a, "small", "detail", (small_id(i),)) for q, a in small_qa[i].result())
+    if walk is None:  # exhaustive: the document, then each medium chunk followed by its small chunks
+        order = [("global", 0, 0)]
+        for m, members in enumerate(tree.medium):
+            order.append(("medium", m, 0))
+            order.extend(("small", i, 0) for i in members)
+    else:
+        order = walk
+    qa: list[QA] = []
+    for level, index, variant in order:
+        if level == "global" and variant in global_qa:
+            qa.extend(QA(q, a, "global", "summary", ("doc",)) for q, a in global_qa[variant].result())
+        elif level == "medium" and (index, variant) in medium_qa:
+            pairs = medium_qa[(index, variant)].result()
+            qa.extend(QA(q, a, "medium", "summary", (medium_id(index),)) for q, a in pairs)
+        elif level == "small" and (index, variant) in small_qa:
+            pairs = small_qa[(index, variant)].result()
+            qa.extend(QA(q, a, "small", "detail", (small_id(index),)) for q, a in pairs)
     for (kind, chunks), task in zip(choices, diverse_qa, strict=True):
         qa.extend(QA(q, a, "diverse", kind, tuple(small_id(i) for i in chunks)) for q, a in task.result())
     plan = DocumentPlan(document, summaries, qa)

@@ -12,23 +12,23 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import deque
-from collections.abc import Generator, Mapping
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ...chat import ChatBudget, ChatFormat, QATurn, chat_format, document_block, fit_messages
 from ...config import BaseConfig, ConfigError
-from ...layout import llm_cache_dir
-from ...llm import ChatLLM, build_llms
+from ...llm import ChatLLM
 from ...progress import progress_bar
-from ...report import RunReport
+from ...report import LLMMeter, RunReport
 from ...tokens import TokenCounter
-from ..base import ConversationDraft, RowKind, shard_slice
+from ..base import Citation, ConversationDraft, RowKind, Strategy, shard_slice
 from ..common import seed_for
+from ..context import StrategyContext
 from .config import STRATEGY, HierarchicalConfig
 from .documents import DocumentSet, SourceDocument, build_document_set, topic_titles
 from .gates import gate_summary
-from .planning import cost_summary, medium_id, revisit_draws, small_id
+from .planning import cost_summary, medium_id, questions_per_document, revisit_draws, small_id
 from .plans import plan_documents, revisit_sets
 from .prompts import hierarchical_prompts, question_text, revisit_text
 from .writer import DocumentPlan, QAWriter
@@ -46,23 +46,24 @@ class _RowDraft:
     next_revisit: list[int] = field(default_factory=list)
 
 
-def add_llm_delta(report: RunReport, before: Mapping[str, float], after: Mapping[str, float]) -> None:
-    """Add what an LLM did between two ``usage.report_entries()`` snapshots to ``report.llm`` (the LLM may
-    be shared by several shards of one process, so only this shard's part is added)."""
-    for name, value in after.items():
-        report.llm[name] = report.llm.get(name, 0) + value - before.get(name, 0)
-
-
-class HierarchicalStrategy:
+class HierarchicalStrategy(Strategy):
     """See :mod:`litelong_hf.strategies.hierarchical`. ``llm``: used instead of the configured role ``qa``
     (tests and benchmarks inject one)."""
 
     name: ClassVar[str] = STRATEGY
     row_kind: ClassVar[RowKind] = "instruction"
+    citation: ClassVar[Citation | None] = Citation(
+        "Hierarchical QA (He et al.)",
+        "2504.12637",
+        "Scaling Instruction-Tuned LLMs to Million-Token Contexts via Hierarchical Synthetic Data Generation",
+    )
 
-    def __init__(self, config: BaseConfig, *, llm: ChatLLM | None = None) -> None:
+    def __init__(
+        self, config: BaseConfig, context: StrategyContext | None = None, *, llm: ChatLLM | None = None
+    ) -> None:
         if not isinstance(config, HierarchicalConfig):
             raise TypeError("HierarchicalStrategy needs a HierarchicalConfig")
+        super().__init__(config, context)
         self.config: HierarchicalConfig = config
         self._llm = llm
 
@@ -89,7 +90,7 @@ class HierarchicalStrategy:
         c = self.config
         llm = self._llm
         if llm is None:
-            llm = build_llms(c.roles_config(), cache=llm_cache_dir(c.cache_dir), needed=("qa",))["qa"]
+            llm = self.context.chat_llms(c.roles_config(), ("qa",))["qa"]
         return QAWriter(llm, c, TokenCounter.get(c.tokenizer))
 
     def drafts(
@@ -107,7 +108,8 @@ class HierarchicalStrategy:
             return
         fmt = chat_format(c.tokenizer, c.chat_template)
         writer = self._writer()
-        before = writer.llm.usage.report_entries()
+        # The LLM may be shared by several shards of one process: only this shard's part is added.
+        meter = LLMMeter([writer.llm])
         report.extra.setdefault("models", {"qa": writer.llm.model_id})
         report.extra.setdefault("prompt_versions", {STRATEGY: writer.prompts.tag})
         report.extra.setdefault("chat_format", fmt.name)
@@ -123,14 +125,12 @@ class HierarchicalStrategy:
                     if built is None:
                         continue
                     draft, transcript = built
-                    report.extra.setdefault("transcripts", []).append(
-                        {"shard": shard, "row": made, **transcript}
-                    )
+                    self.record_transcript({"shard": shard, "row": made, **transcript})
                     made += 1
                     yield draft
         finally:
             writer.add_to(report)
-            add_llm_delta(report, before, writer.llm.usage.report_entries())
+            meter.add_to(report)
             writer.close()
 
     def _prepare(self, queue: deque[SourceDocument], writer: QAWriter, limit: int) -> None:
@@ -142,8 +142,8 @@ class HierarchicalStrategy:
             if len(chosen) >= limit:
                 break
             tree = document.tree
-            questions = c.global_questions + c.diverse_questions + len(tree.medium) * c.medium_questions
-            cost = document.n_tokens + (questions + len(tree.small) * c.small_questions) * QA_TURN_ESTIMATE
+            questions = questions_per_document(c.question_plan, vars(c), len(tree.medium), len(tree.small))
+            cost = document.n_tokens + questions * QA_TURN_ESTIMATE
             if chosen and total + cost > c.target_tokens:
                 break
             chosen.append(document)
@@ -301,4 +301,4 @@ def document_record(plan: DocumentPlan) -> dict[str, Any]:
     }
 
 
-__all__ = ["ConfigError", "HierarchicalStrategy", "add_llm_delta", "document_entries", "document_record"]
+__all__ = ["ConfigError", "HierarchicalStrategy", "document_entries", "document_record"]

@@ -24,7 +24,15 @@ from ...tokens import TokenCounter
 from ..chunk_tree import fit_groups, truncate_to_tokens
 from .config import HierarchicalConfig
 from .documents import SourceDocument
-from .gates import GATES, GateResult, MaterialWords, check_pair, normalized_question, trim_answer
+from .gates import (
+    GATES,
+    GateResult,
+    MaterialWords,
+    SupportScorer,
+    check_pair,
+    normalized_question,
+    trim_answer,
+)
 from .prompts import (
     CHECK_KEY,
     CHECK_SCHEMA,
@@ -70,8 +78,20 @@ class QAWriter:
     """Summaries and gated question/answer pairs of documents (async, row-independent, memoized per
     document until :meth:`forget`). ``stats`` counts what happened (added to the shard report at the end)."""
 
-    def __init__(self, llm: ChatLLM, config: HierarchicalConfig, counter: TokenCounter) -> None:
+    def __init__(
+        self,
+        llm: ChatLLM,
+        config: HierarchicalConfig,
+        counter: TokenCounter,
+        *,
+        scorer: SupportScorer | None = None,
+        min_score: float = 0.5,
+    ) -> None:
+        """``scorer``: an optional support score of an answer against the texts it was asked from, failing the
+        grounding gate below ``min_score`` (see :data:`.gates.SupportScorer`)."""
         self.llm = llm
+        self.scorer = scorer
+        self.min_score = min_score
         self.config = config
         self.counter = counter
         self.prompts = hierarchical_prompts(config.prompts)
@@ -287,6 +307,9 @@ class QAWriter:
             answer_max_chars=c.answer_max_chars,
             max_copy=c.max_question_copy,
             min_overlap=c.min_answer_overlap,
+            scorer=self.scorer,
+            texts=tuple(values.values()),
+            min_score=self.min_score,
         )
         if result.question is None and normalized_question(question) in seen:
             result = GateResult("duplicate", result.answer, result.grounding)
