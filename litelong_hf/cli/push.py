@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ..errors import cli_command
+from litelong_hf.errors import cli_command
 
 HubEndpointOption = Annotated[
     str | None,
