@@ -3,7 +3,7 @@ patterns (``debate.STRICT_V1_PATTERNS`` vs ``debate.PATTERNS``): the same subcat
 model; only the patterns differ. Prints, per pattern set, requests, unparseable answers (by step), kept
 topics, and how many generated titles use a character the strict pattern forbids.
 
-    .venv/bin/python bench/debate_schema.py [--subcategories 6] [--prompts litelong_v2]
+    .venv/bin/python bench/debate_schema.py [--subcategories 6] [--prompts litelong_v2] [--patterns relaxed]
 """
 
 from __future__ import annotations
@@ -70,6 +70,12 @@ def main() -> None:
     parser.add_argument("--expansion-factor", type=int, default=2)
     parser.add_argument("--max-tokens", type=int, default=600)
     parser.add_argument("--prompts", default="litelong_v2")
+    parser.add_argument(
+        "--patterns",
+        choices=("both", "strict-v1", "relaxed"),
+        default="both",
+        help="which pattern sets to run (one alone halves the time: the other's numbers are in docs/litelong.md)",
+    )
     args = parser.parse_args()
     print(
         f"embedded model, {args.subcategories} subcategories (litelong-64k spread order, seed 42), "
@@ -79,7 +85,10 @@ def main() -> None:
         f"{'patterns':<10} {'requests':>8} {'unparseable':>11} {'rate':>6} {'kept':>5} {'titles':>6} "
         f"{'non-strict chars':>16} {'s':>6}  unparseable by step"
     )
-    for name, patterns in (("strict-v1", STRICT_V1_PATTERNS), ("relaxed", PATTERNS)):
+    sets = (("strict-v1", STRICT_V1_PATTERNS), ("relaxed", PATTERNS))
+    for name, patterns in sets:
+        if args.patterns not in ("both", name):
+            continue
         with tempfile.TemporaryDirectory(prefix="bench-debate-schema-") as cache:
             start = time.perf_counter()
             transcripts = run(patterns, args, cache)

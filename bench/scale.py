@@ -209,7 +209,57 @@ def child_litelong(corpus: str, cache: str, topics: str) -> dict[str, float]:
     }
 
 
+def child_ingest(corpus: str, cache: str, num_proc: str) -> dict[str, float]:
+    """Store + document index of a corpus from an empty cache, with ``num_proc`` workers (issue 21)."""
+    from litelong_hf import layout
+    from litelong_hf.corpus import open_store
+    from litelong_hf.index import get_or_build_index
+    from litelong_hf.ingest import build_settings
+    from litelong_hf.presets import make_config
+
+    config = make_config("litelong-128k", corpus=corpus, id_column="id", cache_dir=cache)
+    start = time.perf_counter()
+    with build_settings(num_proc=int(num_proc)):
+        store = open_store(config.corpus_config(), cache_dir=cache)
+        stored = time.perf_counter()
+        index = get_or_build_index(
+            layout.document_index_key(store.fingerprint),
+            batches=store.batches,
+            config=config.index_config(),
+            total=len(store),
+            cache_dir=cache,
+        )
+    hits = index.search(["election campaign voters", "health care bill"], k=10)
+    return {
+        "store_s": stored - start,
+        "build_s": time.perf_counter() - start,
+        "peak_mb": _peak_mb(),
+        "children_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "hits": float(sum(len(h) for h in hits)),
+        "hit_sum": float(sum(x.score for h in hits for x in h)),
+    }
+
+
+def child_generate(corpus: str, cache: str, rows: str) -> dict[str, float]:
+    """A whole first ``generate nextlong-64k`` (ingest, chunk pool, chunk index, rows) from an empty cache."""
+    from litelong_hf.run import generate
+
+    start = time.perf_counter()
+    run = generate("nextlong-64k", corpus=corpus, id_column="id", cache_dir=cache, num_rows=int(rows))
+    return {
+        "s": time.perf_counter() - start,
+        "rows": float(len(run.dataset)),
+        "peak_mb": _peak_mb(),
+        "children_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
+
+
 CHILDREN = {"store": child_store, "build": child_build, "reference": child_reference}
+TARGET_PARALLEL_RATIO = 1.6
+TARGET_GENERATE_RSS_GB = 1.5
+TARGET_GENERATE_GROWTH = 1.15
+MEMORY_DOCS = 200_000
+MEMORY_LARGE_DOCS = 2_000_000
 
 
 def run_child(name: str, *args: str, timeout: int = 3600) -> dict[str, float]:
@@ -264,11 +314,27 @@ def main() -> None:
         "--workdir", default=None, help="folder for the corpora and caches (default: a temp dir)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument(
+        "--only",
+        default="scale,parallel,memory",
+        help="sections to run: scale (issue 12's targets), parallel (build ratio), memory (generate RSS)",
+    )
+    parser.add_argument("--memory-docs", type=int, default=MEMORY_DOCS, help="documents of the memory corpus")
+    parser.add_argument(
+        "--memory-large-docs",
+        type=int,
+        default=MEMORY_LARGE_DOCS,
+        help="documents of the large memory corpus",
+    )
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        if args.child == "nextlong":
+        if args.child == "ingest":
+            result = child_ingest(args.rest[0], args.rest[1], args.rest[2])
+        elif args.child == "generate":
+            result = child_generate(args.rest[0], args.rest[1], args.rest[2])
+        elif args.child == "nextlong":
             result = child_nextlong(args.rest[0], args.rest[1], int(args.rest[2]))
         elif args.child == "litelong":
             result = child_litelong(args.rest[0], args.rest[1], args.rest[2])
@@ -278,8 +344,14 @@ def main() -> None:
         return
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="litelong-scale-"))
+    sections = set(args.only.split(","))
     try:
-        _bench(work, args.docs, args.rows)
+        if "scale" in sections:
+            _bench(work, args.docs, args.rows)
+        if "parallel" in sections:
+            _bench_parallel(work, args.memory_docs)
+        if "memory" in sections:
+            _bench_memory(work, args.memory_docs, args.memory_large_docs)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -365,6 +437,73 @@ def _bench(work: Path, n_docs: int, rows: int) -> None:
         f"first row ({first['tokens']:,.0f} tokens) after {first['first_row_s']:.1f} s, peak RSS {first['peak_mb']:,.0f} MB"
     )
     check("litelong first row", first["first_row_s"], TARGET_FIRST_ROW_S, higher_is_better=False, unit=" s")
+
+
+def _corpus(work: Path, n_docs: int, seed: int) -> str:
+    """The seeded corpus of ``n_docs`` documents under ``work`` (generated once, reused by a later run)."""
+    folder = work / f"corpus-{n_docs}-{seed}"
+    if not (folder / "done").is_file():
+        shutil.rmtree(folder, ignore_errors=True)
+        made = make_corpus(folder, n_docs, seed=seed)
+        (folder / "done").write_text(json.dumps(made))
+    made = json.loads((folder / "done").read_text())
+    print(f"corpus: {made['docs']:,.0f} documents, {made['bytes'] / 1e6:,.0f} MB of text ({folder})")
+    return str(folder / "*.parquet")
+
+
+def _bench_parallel(work: Path, n_docs: int) -> None:
+    """Store + document index from an empty cache: one process vs 2 workers (issue 21, item 2)."""
+    print("\n== parallel ingest + index build (store and document index, empty cache) ==")
+    corpus = _corpus(work, n_docs, seed=2)
+    runs = {}
+    for procs in (1, 2):
+        cache = work / f"cache-parallel-{procs}"
+        shutil.rmtree(cache, ignore_errors=True)
+        runs[procs] = run_child("ingest", corpus, str(cache), str(procs))
+        r = runs[procs]
+        print(
+            f"num_proc={procs}: store {r['store_s']:.1f} s, store + index {r['build_s']:.1f} s, peak RSS "
+            f"{r['peak_mb']:,.0f} MB (workers {r['children_peak_mb']:,.0f} MB)"
+        )
+        shutil.rmtree(cache, ignore_errors=True)
+    same = runs[1]["hits"] == runs[2]["hits"] and runs[1]["hit_sum"] == runs[2]["hit_sum"]
+    print(f"same search results: {same}")
+    if not same:
+        _FAILURES.append("parallel build results")
+    check(
+        "parallel build speed-up (2 workers)",
+        runs[1]["build_s"] / runs[2]["build_s"],
+        TARGET_PARALLEL_RATIO,
+        higher_is_better=True,
+        unit="x",
+    )
+
+
+def _bench_memory(work: Path, n_docs: int, large_docs: int) -> None:
+    """Peak RSS of a whole first generate on two corpus sizes (issue 21, item 3)."""
+    print("\n== whole first generate nextlong-64k --num-rows 2 (ingest, chunk pool, chunk index, rows) ==")
+    peaks = []
+    sizes = [(n_docs, 2)] + ([(large_docs, 3)] if large_docs > 0 else [])  # 0: the small corpus only
+    for docs, seed in sizes:
+        corpus = _corpus(work, docs, seed=seed)
+        cache = work / f"cache-generate-{docs}"
+        shutil.rmtree(cache, ignore_errors=True)
+        r = run_child("generate", corpus, str(cache), "2", timeout=4 * 3600)
+        shutil.rmtree(cache, ignore_errors=True)
+        peak = max(r["peak_mb"], r["children_peak_mb"])
+        peaks.append(peak)
+        print(f"{docs:,} docs: {r['rows']:.0f} rows in {r['s']:.0f} s, peak RSS {peak:,.0f} MB")
+    check("generate peak RSS", peaks[0] / 1024, TARGET_GENERATE_RSS_GB, higher_is_better=False, unit=" GB")
+    if len(peaks) < 2:
+        _FAILURES.append("generate peak RSS on the large corpus (not run: --memory-large-docs 0)")
+        return
+    check(
+        "generate peak RSS large / small corpus",
+        peaks[1] / peaks[0],
+        TARGET_GENERATE_GROWTH,
+        higher_is_better=False,
+        unit="x",
+    )
 
 
 if __name__ == "__main__":

@@ -85,7 +85,12 @@ def __getattr__(name: str) -> Any:
         from .hub import push_to_hub
 
         return push_to_hub
+    if name == "mixture":
+        # The package litelong_hf.mixture, callable as its mixture(out, components=..., short=...).
+        import importlib
+
+        return importlib.import_module(".mixture", __name__)
     raise AttributeError(f"module 'litelong_hf' has no attribute {name!r}")
 
 
-__all__ = ["__version__", "load", "push_to_hub"]
+__all__ = ["__version__", "load", "mixture", "push_to_hub"]

@@ -54,12 +54,10 @@ def last_anchor(text: str, start: int = 0, stop: int | None = None, *, span: int
     end = len(text) if stop is None else stop
     while end > start:
         begin = max(start, end - span)
-        found = None
-        for match in _CANDIDATE.finditer(text, begin, end):
+        # The candidates of the span, checked from the last one back: the first that passes is the answer.
+        for match in reversed(list(_CANDIDATE.finditer(text, begin, end))):
             if is_anchor(text, match.start()):
-                found = match.start()
-        if found is not None:
-            return found
+                return match.start()
         if begin == start:
             return None
         end = begin + 1  # overlap by one character so an anchor on the seam is not missed

@@ -65,6 +65,7 @@ CORPUS_FIELDS: dict[str, str] = {
     "dedup": "dedup",
     "max_documents": "max_documents",
     "max_bytes": "max_bytes",
+    "num_proc": "num_proc",
 }
 INDEX_FIELDS: dict[str, str] = {"bm25_stemmer": "stemmer", "bm25_stopwords": "stopwords"}
 
@@ -161,6 +162,16 @@ class BaseConfig:
                 "Independent units of work (slices of topics, seeds or documents); a re-run skips finished "
                 "shards. ``num_proc`` or ``--executor ray`` run up to this many at once (as in ``datasets``, "
                 "more workers than shards do nothing); rows depend on it, never on the number of workers."
+            ),
+        },
+    )
+    num_proc: int | None = field(
+        default=None,
+        metadata={
+            "min": 1,
+            "help": (
+                "Processes that read the corpus, build its indexes and run shards on this machine (``None``: "
+                "one); the store, the indexes and the rows are the same whatever it is."
             ),
         },
     )

@@ -79,6 +79,9 @@ class CorpusConfig:
     """Stop after this many accepted documents (``None``: the whole corpus)."""
     max_bytes: int | None = None
     """Stop before the accepted texts exceed this many UTF-8 bytes (``None``: no byte budget)."""
+    num_proc: int | None = field(default=None, compare=False)
+    """Processes that read the corpus's parts and build its indexes (``None``: the run's, else one). The
+    store and indexes are the same whatever it is, so it is no part of the fingerprint."""
 
     def __post_init__(self) -> None:
         if not self.source:
@@ -91,6 +94,8 @@ class CorpusConfig:
             raise CorpusError(f"max_documents must be positive or None, got {self.max_documents}.")
         if self.max_bytes is not None and self.max_bytes <= 0:
             raise CorpusError(f"max_bytes must be positive or None, got {self.max_bytes}.")
+        if self.num_proc is not None and self.num_proc <= 0:
+            raise CorpusError(f"num_proc must be positive or None, got {self.num_proc}.")
 
     @property
     def kind(self) -> str:
@@ -235,7 +240,7 @@ def corpus_fingerprint(spec: CorpusConfig) -> str:
     hash of samples of their content; remote fsspec files, their sizes, versions (ETag or mtime) and content
     samples; a Hub dataset, the revision sha the Hub resolves it to; the demo, its archive's size and sample.
     """
-    payload: dict[str, Any] = {"spec": asdict(spec)}
+    payload: dict[str, Any] = {"spec": {k: v for k, v in asdict(spec).items() if k != "num_proc"}}
     if spec.kind == "files":
         remote = "://" in spec.source and not spec.source.startswith("file://")
         files = (
@@ -423,10 +428,25 @@ class DocumentFilter:
             self._skip(f"shorter than min_chars={spec.min_chars}")
             return None
         digest = hashlib.sha1(text.encode("utf-8")).digest()
+        admitted = self.admit(doc_id, digest, len(text.encode("utf-8")))
+        if admitted is not True:
+            return admitted
+        if self.meta_columns is None:
+            # The column the id came from is the Document's id, not metadata.
+            id_key = spec.id_column or ("id" if spec.kind in (DEMO, "files") and "id" in record else None)
+            self.meta_columns = [
+                k for k in record if k not in (spec.text_column, id_key) and _is_scalar(record[k])
+            ]
+        return Document(id=doc_id, text=text, meta={k: record[k] for k in self.meta_columns if k in record})
+
+    def admit(self, doc_id: str, digest: bytes, size: int) -> bool | None:
+        """The rules that need every earlier document (duplicates, the byte budget, unique ids), for a text
+        that passed the others: ``True`` (accepted and counted), ``None`` (a duplicate, skipped) or
+        ``False`` (the byte budget is spent). The parallel ingest applies them across parts with this."""
+        spec = self.spec
         if spec.dedup and digest in self.seen:
             self._skip("exact duplicate text")
             return None
-        size = len(text.encode("utf-8"))
         if spec.max_bytes is not None and self.bytes + size > spec.max_bytes:
             return False
         if doc_id in self.ids:
@@ -436,15 +456,9 @@ class DocumentFilter:
         if spec.dedup:
             self.seen.add(digest)
         self.ids.add(doc_id)
-        if self.meta_columns is None:
-            # The column the id came from is the Document's id, not metadata.
-            id_key = spec.id_column or ("id" if spec.kind in (DEMO, "files") and "id" in record else None)
-            self.meta_columns = [
-                k for k in record if k not in (spec.text_column, id_key) and _is_scalar(record[k])
-            ]
         self.accepted += 1
         self.bytes += size
-        return Document(id=doc_id, text=text, meta={k: record[k] for k in self.meta_columns if k in record})
+        return True
 
     def finish(self) -> None:
         """Raise when nothing was accepted; count the accepted documents in the report."""

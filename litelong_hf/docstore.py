@@ -25,13 +25,13 @@ import mmap
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
 
 import pyarrow as pa
 
 from . import layout
 from .corpus import CorpusConfig, CorpusError, Document, DocumentFilter, corpus_fingerprint, iter_records
-from .idmap import IdIndex, PreadStrings, _advise
+from .idmap import IdIndex, LazyStrings, PreadStrings, _advise
 from .progress import progress_enabled, stage
 from .report import RunReport
 
@@ -97,6 +97,10 @@ class DocumentStore(Mapping[str, Document]):
         self._id_index: IdIndex | None = None
         if total != int(info["n_documents"]):
             raise CorpusError(f"The document store at {path} is damaged; delete it to read the corpus again.")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its folder (a Ray worker on a machine that sees the same cache maps it again)."""
+        return (DocumentStore, (self.path, self.info))
 
     # -- by position -------------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -170,12 +174,21 @@ class DocumentStore(Mapping[str, Document]):
             yield ids, texts
 
     def _rows(self, start: int, stop: int) -> Iterator[tuple[list[str], list[str], list[str]]]:
-        for first, batch in zip(self._starts, self._batches, strict=True):
+        # A scan reads through the mapping; each part's pages are dropped from this process's resident
+        # memory once the scan has left it (they stay in the page cache), so a scan's RSS stays at a part.
+        current: int | None = None
+        for b, (first, batch) in enumerate(zip(self._starts, self._batches, strict=True)):
             lo, hi = max(start, first), min(stop, first + batch.num_rows)
             if lo >= hi:
                 continue
+            part_number = self._part_of[b][0]
+            if current is not None and part_number != current:
+                _advise(self._maps[current], "MADV_DONTNEED")
+            current = part_number
             part = batch.slice(lo - first, hi - lo)
             yield part.column(0).to_pylist(), part.column(1).to_pylist(), part.column(2).to_pylist()
+        if current is not None:
+            _advise(self._maps[current], "MADV_DONTNEED")
 
     # -- Mapping by id -------------------------------------------------------------------------------------
     def __getitem__(self, doc_id: str) -> Document:
@@ -209,33 +222,18 @@ class DocumentStore(Mapping[str, Document]):
         return int(self.info["n_bytes"])
 
 
-class _StoreIds(Sequence[str]):
+class _StoreIds(LazyStrings):
     def __init__(self, store: DocumentStore) -> None:
         self.store = store
 
     def __len__(self) -> int:
         return len(self.store)
 
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[str]: ...
-
-    def __getitem__(self, index: int | slice) -> str | list[str]:
-        if isinstance(index, slice):
-            return [self.store.doc_id(i) for i in range(*index.indices(len(self.store)))]
-        return self.store.doc_id(index + len(self.store) if index < 0 else index)
+    def _at(self, index: int) -> str:
+        return self.store.doc_id(index)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.store)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence) or isinstance(other, str):
-            return NotImplemented
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 class _TextsById(Mapping[str, str]):
@@ -352,27 +350,39 @@ def _part_ids(path: Path, parts: int) -> Iterator[str]:
 def _write_part(path: Path, number: int, docs: list[Document]) -> None:
     import hashlib
 
+    write_columns(
+        path,
+        number,
+        [d.id for d in docs],
+        [d.text for d in docs],
+        [json.dumps(d.meta, ensure_ascii=False, default=str) for d in docs],
+        [hashlib.sha1(d.text.encode("utf-8")).digest() for d in docs],
+    )
+
+
+def write_columns(
+    path: Path, number: int, ids: list[str], texts: list[str], metas: list[str], sha1s: list[bytes]
+) -> None:
+    """Write store part ``number`` from its columns (ids, texts, meta JSON, SHA-1 digests), atomically."""
+    write_batches(path / _part_name(number), _SCHEMA, [ids, texts, metas, sha1s], _BATCH_ROWS)
+
+
+def write_batches(target: Path, schema: pa.Schema, columns: Sequence[list[Any]], rows: int) -> None:
+    """An Arrow IPC file of ``columns`` (Python lists, aligned with ``schema``), ``rows`` per record batch,
+    written atomically. The bytes depend only on the values: a store part is the same whoever writes it."""
     with (
-        layout.atomic_path(path / _part_name(number)) as tmp,
-        pa.OSFile(tmp, "wb") as sink,
-        pa.ipc.new_file(sink, _SCHEMA) as writer,
+        layout.atomic_path(target) as tmp,
+        pa.OSFile(str(tmp), "wb") as sink,
+        pa.ipc.new_file(sink, schema) as writer,
     ):
-        for start in range(0, len(docs), _BATCH_ROWS):
-            chunk = docs[start : start + _BATCH_ROWS]
+        for start in range(0, len(columns[0]), rows):
             writer.write_batch(
                 pa.record_batch(
                     [
-                        pa.array([d.id for d in chunk], pa.string()),
-                        pa.array([d.text for d in chunk], pa.large_string()),
-                        pa.array(
-                            [json.dumps(d.meta, ensure_ascii=False, default=str) for d in chunk],
-                            pa.string(),
-                        ),
-                        pa.array(
-                            [hashlib.sha1(d.text.encode("utf-8")).digest() for d in chunk], pa.binary(20)
-                        ),
+                        pa.array(values[start : start + rows], field.type)
+                        for values, field in zip(columns, schema, strict=True)
                     ],
-                    schema=_SCHEMA,
+                    schema=schema,
                 )
             )
 
@@ -398,6 +408,8 @@ def _records(spec: CorpusConfig, skip: int, hub_state: Any) -> tuple[Iterator[di
 
 def _read_into(spec: CorpusConfig, path: Path, *, show_progress: bool) -> None:
     progress_file = path / "progress.json"
+    if not progress_file.is_file() and _read_in_parallel(spec, path, show_progress=show_progress):
+        return
     state: dict[str, Any] = (
         json.loads(progress_file.read_text(encoding="utf-8"))
         if progress_file.is_file()
@@ -474,3 +486,42 @@ def _read_into(spec: CorpusConfig, path: Path, *, show_progress: bool) -> None:
     }
     layout.atomic_write_json(path / "store.json", info)
     progress_file.unlink(missing_ok=True)
+
+
+def _read_in_parallel(spec: CorpusConfig, path: Path, *, show_progress: bool) -> bool:
+    """Read the corpus with the workers of the build settings (:mod:`litelong_hf.ingest`) when it has
+    several parts and more than one worker is asked; ``False`` when it is read in this process instead."""
+    import shutil
+
+    from . import ingest
+
+    settings = ingest.resolve_settings(spec.num_proc)
+    if settings.executor != "ray" and (settings.num_proc or 1) <= 1:
+        return False
+    parts = ingest.plan_parts(spec)
+    if parts is None or len(parts) < 2 or ingest.workers_for(settings, len(parts)) <= 1:
+        return False
+    with _Progress(spec, show_progress, 0, 0) as bar:
+        done = ingest.read_parallel(
+            spec,
+            path,
+            parts,
+            settings,
+            write_part=write_columns,
+            part_docs=PART_DOCS,
+            part_bytes=PART_BYTES,
+            advance=bar.advance,
+        )
+    IdIndex.write(path / "ids", _part_ids(path, int(done["parts"])))
+    info = {
+        "format": STORE_FORMAT,
+        "fingerprint": spec.fingerprint(),
+        "source": spec.source,
+        "parts": done["parts"],
+        "n_documents": done["n_documents"],
+        "n_bytes": done["n_bytes"],
+        "report": done["report"],
+    }
+    layout.atomic_write_json(path / "store.json", info)
+    shutil.rmtree(path / ingest.INGEST_DIR, ignore_errors=True)
+    return True

@@ -87,7 +87,44 @@ class PreadStrings:
             return
 
 
-class StringColumn(Sequence[str]):
+class LazyStrings(Sequence[str]):
+    """A read-only sequence of strings made on access, for ids and texts kept in arrays or files.
+
+    A subclass writes ``__len__`` and ``_at(i)`` (``0 <= i < len``); indexing (negative positions, slices,
+    ``IndexError``), iteration and equality with any sequence come from here, so the document store's ids,
+    a chunk pool's lazy columns and :class:`StringColumn` share one implementation."""
+
+    def _at(self, index: int) -> str:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        size = len(self)
+        if isinstance(index, slice):
+            return [self._at(i) for i in range(*index.indices(size))]
+        if index < 0:
+            index += size
+        if not 0 <= index < size:
+            raise IndexError(f"position {index} out of range 0..{size - 1}")
+        return self._at(index)
+
+    def __iter__(self) -> Iterator[str]:
+        return (self._at(i) for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class StringColumn(LazyStrings):
     """The strings of an Arrow IPC file written by :meth:`write`, by position (read with ``pread``)."""
 
     def __init__(self, path: str | Path) -> None:
@@ -134,32 +171,13 @@ class StringColumn(Sequence[str]):
         """Drop the pages this process touched from its resident memory (they stay in the page cache)."""
         _advise(self._map, "MADV_DONTNEED")
 
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[str]: ...
-
-    def __getitem__(self, index: int | slice) -> str | list[str]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(self._len))]
-        if index < 0:
-            index += self._len
-        if not 0 <= index < self._len:
-            raise IndexError(f"position {index} out of range 0..{self._len - 1}")
+    def _at(self, index: int) -> str:
         b = bisect.bisect_right(self._starts, index) - 1
         return self._reader.get(b, index - self._starts[b])
 
     def __iter__(self) -> Iterator[str]:
         for batch in self._batches:
             yield from batch.to_pylist()
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence) or isinstance(other, str):
-            return NotImplemented
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 def _advise(mapped: mmap.mmap, option: str) -> None:

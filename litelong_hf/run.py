@@ -168,6 +168,7 @@ def run_shards(
             from .executors import run_on_ray
 
             run_on_ray(builder.resolved, address=ray_address, num_cpus=num_proc)
+            return  # every shard is complete: no second, empty rows stage
         complete_shards(builder.resolved, num_proc=num_proc)
 
 
@@ -184,9 +185,19 @@ def generate(
 
     The rows are written once, as the shard parquet files; the returned dataset reads them.
     """
-    with quiet_libraries():
+    from .ingest import build_settings
+
+    if executor == "ray" and ray_address:
+        from .executors import check_ray_address
+
+        check_ray_address(ray_address)  # a wrong address fails in seconds, before any ingest
+    if num_proc is not None:
+        overrides["num_proc"] = num_proc  # the config field: the corpus is read with as many processes
+    with quiet_libraries(), build_settings(num_proc, executor, ray_address):  # index builds: the same
         builder = prepare(config_name, cache_dir=cache_dir, **overrides)
-        run_shards(builder, executor=executor, num_proc=num_proc, ray_address=ray_address)
+        num_proc = builder.resolved.num_proc
+        with build_settings(num_proc, executor, ray_address):
+            run_shards(builder, executor=executor, num_proc=num_proc, ray_address=ray_address)
         report = merged_report(builder.resolved)
         require_rows(report)
         dataset = builder.as_dataset(split="train")

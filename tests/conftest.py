@@ -18,8 +18,8 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
-SHARED_ARTEFACTS = ("corpora", "indexes")
-"""Cache folders whose entries are read-only once built: keyed by content (corpus and index fingerprints),
+SHARED_ARTEFACTS = ("corpora", "indexes", "embeddings")
+"""Cache folders whose entries are read-only once built: keyed by content (corpus, index, model fingerprints),
 built under a lock and published atomically. Every test's cache links them to one session folder, so the
 demo store and BM25 indexes are built once per session instead of once per test."""
 

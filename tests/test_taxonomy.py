@@ -32,7 +32,7 @@ from litelong_hf.taxonomy import (
 )
 
 SHARED_MAJORS = Path(__file__).parents[1].parent / "shared" / "bisac-major-subjects.tsv"
-PACKAGED_FILE = Path(taxonomy.__file__).with_name("data") / "bisac.tsv"
+PACKAGED_FILE = Path(taxonomy.__file__).parents[1] / "data" / "bisac.tsv"
 PACKAGED_COLUMNS = ["code", "top_code", "top_category", "subcategory", "exclude", "expansion_factor"]
 
 

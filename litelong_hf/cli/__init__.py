@@ -25,6 +25,7 @@ _COMMAND_MODULES = (
     "serve",
     "push",
     "export",
+    "mixture",
     "train",
     "eval",
     "contamination",  # adds `eval contamination` to the eval group

@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from .eval import _lengths  # the `--lengths` syntax of `eval ruler`
-
 
 def contamination(
     run_dir: Annotated[
@@ -48,10 +46,10 @@ def contamination(
 
     from litelong_hf.errors import cli_errors
     from litelong_hf.evaluation.contamination import score_run
-    from litelong_hf.evaluation.ruler import SuiteConfig
+    from litelong_hf.evaluation.tasks import SuiteConfig, parse_lengths
 
     with cli_errors():
-        config = SuiteConfig(lengths=_lengths(lengths), seed=seed, corpus=corpus) if suite else None
+        config = SuiteConfig(lengths=parse_lengths(lengths), seed=seed, corpus=corpus) if suite else None
         scores = score_run(
             run_dir,
             eval_files=contamination_check or [],

@@ -4,73 +4,51 @@
 ``eval compare`` puts two results side by side, ``eval quality RUN_DIR`` scores a generated set.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: `options.with_fields` copies these signatures, and typer must see
+# the Annotated options as objects, not as text.
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from ..errors import cli_command
+from ..evaluation.dependency import DependencyConfig
+from ..evaluation.quality import QualityConfig
+from ..evaluation.tasks import SuiteConfig
+from .options import with_config_fields
+from .output import say
 
 eval_app = typer.Typer(
     help="Evaluate models (RULER-style suite) and generated sets (data-quality scores).",
     no_args_is_help=True,
 )
-_console = Console(stderr=True)
 
+SUITE_FIELDS = (
+    "tasks",
+    "lengths",
+    "depths",
+    "samples",
+    "seed",
+    "corpus",
+    "vt_chains",
+    "vt_hops",
+    "cwe_words",
+)
+"""The fields of :class:`SuiteConfig` that are flags of ``eval ruler`` and ``eval generate``."""
+QUALITY_FIELDS = ("label_field", "lm", "baseline", "max_corpus_documents", "seed")
+"""The fields of :class:`QualityConfig` that are flags of ``eval quality`` (its ``--seed`` seeds both)."""
+DEPENDENCY_FIELDS = ("window", "short_context", "tail", "windows_per_row", "max_rows")
+"""The fields of :class:`DependencyConfig` that are flags of ``eval quality``."""
 
-def _lengths(text: str) -> tuple[int, ...]:
-    out = []
-    for part in text.split(","):
-        item = part.strip().lower()
-        if not item:
-            continue
-        scale = 1024 if item.endswith("k") else 1024 * 1024 if item.endswith("m") else 1
-        try:
-            out.append(int(float(item.rstrip("km").replace("_", "")) * scale))
-        except ValueError:
-            raise typer.BadParameter(f"cannot read length {part!r}; use e.g. 4096,8k,16k") from None
-    return tuple(out)
-
-
-def _floats(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(p) for p in text.split(",") if p.strip())
-    except ValueError:
-        raise typer.BadParameter(f"cannot read depths {text!r}; use e.g. 0,0.25,0.5,0.75,1") from None
-
-
-TasksOpt = Annotated[
-    str,
-    typer.Option(
-        "--tasks", help="Comma-separated tasks, or 'all' (see docs/evaluation.md; RULER names work too)."
-    ),
-]
-LengthsOpt = Annotated[str, typer.Option("--lengths", help="Prompt lengths in tokens, e.g. 4k,8k,16k.")]
-DepthsOpt = Annotated[str, typer.Option("--depths", help="Needle depths in [0, 1].")]
-SamplesOpt = Annotated[int, typer.Option("--samples", min=1, help="Samples per task, length and depth.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the suite.")]
-CorpusOpt = Annotated[str, typer.Option("--corpus", help="Corpus of the corpus haystacks.")]
-
-
-def _suite_config(tasks: str, lengths: str, depths: str, samples: int, seed: int, corpus: str) -> Any:
-    from litelong_hf.evaluation.ruler import SuiteConfig
-
-    return SuiteConfig(
-        tasks=tuple(t for t in tasks.split(",") if t.strip()),
-        lengths=_lengths(lengths),
-        depths=_floats(depths),
-        samples=samples,
-        seed=seed,
-        corpus=corpus,
-    )
+suite_options = with_config_fields(SuiteConfig, {n: n for n in SUITE_FIELDS}, SuiteConfig, "config")
+"""A command's ``config: SuiteConfig`` parameter as the suite's flags (help, defaults and checks: the fields')."""
 
 
 @eval_app.command("ruler")
 @cli_command
+@suite_options
 def ruler(
+    config: SuiteConfig,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder for results.json, results.md, heatmap.png.")
     ],
@@ -101,12 +79,6 @@ def ruler(
     oracle: Annotated[
         bool, typer.Option("--oracle", help="Answer with a perfect reader of the prompts (checks the suite).")
     ] = False,
-    tasks: TasksOpt = "all",
-    lengths: LengthsOpt = "1k,2k,4k",
-    depths: DepthsOpt = "0,0.25,0.5,0.75,1",
-    samples: SamplesOpt = 1,
-    seed: SeedOpt = 0,
-    corpus: CorpusOpt = "demo",
     allow_longer: Annotated[
         bool,
         typer.Option(
@@ -144,7 +116,6 @@ def ruler(
 
     if model and endpoint:
         raise EvalError("pass either --model (transformers) or --endpoint, not both")
-    config = _suite_config(tasks, lengths, depths, samples, seed, corpus)
     previous = SuiteResult.load(compare) if compare is not None else None
     runner: Any
     if oracle:
@@ -166,32 +137,27 @@ def ruler(
         typer.echo((out / "compare.md").read_text(encoding="utf-8"))
     skipped = getattr(runner, "skipped", 0)
     if skipped:
-        _console.print(f"[yellow]{skipped} sample(s) did not fit the backend's window and scored 0[/]")
-    _console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
+        say(f"[yellow]{skipped} sample(s) did not fit the backend's window and scored 0[/]")
+    say("wrote " + ", ".join(str(p) for p in written))
 
 
 @eval_app.command("generate")
 @cli_command
+@suite_options
 def generate(
+    config: SuiteConfig,
     out: Annotated[Path, typer.Option("--out", "-o", help="JSONL file of samples.")],
     tokenizer: Annotated[
         str, typer.Option("--tokenizer", help="Tokenizer the lengths are exact in.")
     ] = "llama-3",
-    tasks: TasksOpt = "all",
-    lengths: LengthsOpt = "4k",
-    depths: DepthsOpt = "0,0.25,0.5,0.75,1",
-    samples: SamplesOpt = 1,
-    seed: SeedOpt = 0,
-    corpus: CorpusOpt = "demo",
 ) -> None:
     """Write the suite (prompts, references, depths) as JSONL, for another harness."""
     from litelong_hf.evaluation.results import write_samples
     from litelong_hf.evaluation.ruler import generate_suite
     from litelong_hf.tokens import TokenCounter
 
-    config = _suite_config(tasks, lengths, depths, samples, seed, corpus)
     n = write_samples(generate_suite(config, TokenCounter.get(tokenizer)), out)
-    _console.print(f"wrote {n} samples to {out}", highlight=False)
+    say(f"wrote {n} samples to {out}")
 
 
 @eval_app.command("compare")
@@ -219,47 +185,22 @@ def compare_cmd(
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "compare.md", table)
         save_heatmap([a, b], out / "heatmap.png")
-        _console.print(f"wrote {out / 'compare.md'}, {out / 'heatmap.png'}", highlight=False)
+        say(f"wrote {out / 'compare.md'}, {out / 'heatmap.png'}")
 
 
 @eval_app.command("quality")
 @cli_command
+@with_config_fields(QualityConfig, {n: n for n in QUALITY_FIELDS}, QualityConfig, "config")
+@with_config_fields(DependencyConfig, {n: n for n in DEPENDENCY_FIELDS}, DependencyConfig, "dependency")
 def quality(
+    config: QualityConfig,
+    dependency: DependencyConfig,
     run_dir: Annotated[
         Path,
         typer.Argument(
             metavar="RUN_DIR", help="The --out folder of `litelong-hf generate`.", show_default=False
         ),
     ],
-    label_field: Annotated[
-        str,
-        typer.Option(
-            "--label-field", help="Corpus metadata field used as topic label ('none': skip purity)."
-        ),
-    ] = "source",
-    lm: Annotated[
-        str,
-        typer.Option(
-            "--lm", help="LM of the dependency score: embedded, a .gguf file, a transformers model, none."
-        ),
-    ] = "embedded",
-    window: Annotated[int, typer.Option("--window", min=64, help="LM tokens per scored window.")] = 2048,
-    short_context: Annotated[
-        int, typer.Option("--short-context", min=1, help="Recent-context tokens.")
-    ] = 256,
-    tail: Annotated[
-        int, typer.Option("--tail", min=1, help="Scored tokens at the end of each window.")
-    ] = 128,
-    windows_per_row: Annotated[
-        int, typer.Option("--windows-per-row", min=1, help="Windows per sampled row.")
-    ] = 2,
-    max_rows: Annotated[
-        int, typer.Option("--max-rows", min=1, help="Rows sampled for the dependency score.")
-    ] = 8,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the sampling and of the baseline.")] = 0,
-    no_baseline: Annotated[
-        bool, typer.Option("--no-baseline", help="Skip the random-concat baseline.")
-    ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the scores, do not write report.json.")
     ] = False,
@@ -267,28 +208,15 @@ def quality(
     """Score a generated set (dependency, purity, duplicates, reuse, hardness) against random-concat rows and
     store the scores as `quality` in RUN_DIR/report.json (the dataset card shows them)."""
     import json
+    from dataclasses import replace
 
-    from litelong_hf.evaluation.dependency import DependencyConfig
-    from litelong_hf.evaluation.quality import QualityConfig, score_run
+    from litelong_hf.evaluation.quality import score_run
 
-    config = QualityConfig(
-        label_field=None if label_field.lower() == "none" else label_field,
-        lm=None if lm.lower() == "none" else lm,
-        dependency=DependencyConfig(
-            window=window,
-            short_context=short_context,
-            tail=tail,
-            windows_per_row=windows_per_row,
-            max_rows=max_rows,
-            seed=seed,
-        ),
-        baseline=not no_baseline,
-        seed=seed,
-    )
+    config = replace(config, dependency=replace(dependency, seed=config.seed))
     scores = score_run(run_dir, config, write=not dry_run)
     typer.echo(json.dumps(scores, indent=2))
     if not dry_run:
-        _console.print(f"stored as extra.quality in {run_dir / 'report.json'}", highlight=False)
+        say(f"stored as extra.quality in {run_dir / 'report.json'}")
 
 
 def register(app: typer.Typer) -> None:

@@ -24,7 +24,7 @@ from ..strategies import make_strategy, strategy_config_class
 from .options import field_options, given_values, with_fields
 
 # Fields a preset fixes: its name and its strategy are what the command is.
-_FIXED = {"name", "strategy"}
+_FIXED = {"name", "strategy", "num_proc"}  # num_proc: the run option below sets the field
 
 
 def write_outputs(run: Run, out: Path, overwrite: bool) -> None:
@@ -71,7 +71,7 @@ def generate(
 def _run_options(
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (parquet/, report.json, config.yaml)."),
     num_proc: int | None = typer.Option(
-        None, help="Processes running shards at once (rows never depend on it)."
+        None, help="Processes reading the corpus, building indexes and running shards (rows never change)."
     ),
     executor: str = typer.Option(
         "local", help="'local' (num_proc processes) or 'ray' (shards as Ray tasks; docs/scale.md)."

@@ -81,13 +81,10 @@ def push(
     and nothing becomes visible until the final commit. Bad inputs (folder, repo id, config name, token)
     are reported in one line before anything is sent (exit status 2); --debug shows the traceback.
     """
-    from rich.console import Console
-    from rich.markup import escape
-
+    from litelong_hf.cli.output import say
     from litelong_hf.errors import cli_errors, debug_enabled
     from litelong_hf.hub import PushValidationError, load_run_dir, push_to_hub
 
-    console = Console(stderr=True)
     if debug:
         os.environ["LITELONG_HF_DEBUG"] = (
             "1"  # what the global `litelong-hf --debug` sets, read by cli_errors
@@ -103,7 +100,7 @@ def push(
                 f"No config name: pass --config NAME (e.g. --config litelong-128k); {directory} has no "
                 "report.json naming one."
             )
-        console.print(f"Pushing {config_name} from {directory} to {repo}", highlight=False)
+        say(f"Pushing {config_name} from {directory} to {repo}")
         result = push_to_hub(
             run.dataset,
             repo,
@@ -116,13 +113,11 @@ def push(
             max_shard_size=max_shard_size,
             row_group_size=row_group_size,
             endpoint=endpoint,
-            progress=lambda line: console.print(escape(line), highlight=False, soft_wrap=True),
+            progress=lambda line: say(line, markup=False),
         )
-    console.print(
+    say(
         f"Pushed [bold]{result.config_name}[/]: {result.num_rows:,} rows in {result.num_shards} shard(s) "
-        f"to {result.repo_id}\n{result.commit_url}\nLoad it with: {result.load_snippet}",
-        highlight=False,
-        soft_wrap=True,
+        f"to {result.repo_id}\n{result.commit_url}\nLoad it with: {result.load_snippet}"
     )
 
 

@@ -144,15 +144,11 @@ def deploy(
     The Space is created if missing; running the command again updates it (and deletes from the Space the
     files no longer in the folder).
     """
-    from rich.console import Console
+    from .output import say
 
-    console = Console(stderr=True)
     result = deploy_space(repo_id, space_dir=space_dir, token=token, private=private, endpoint=endpoint)
-    console.print(
-        f"Deployed {len(result.files)} file(s) to the Space [bold]{result.repo_id}[/]\n{result.url}\n"
-        f"{result.commit_url}",
-        highlight=False,
-        soft_wrap=True,
+    say(
+        f"Deployed {len(result.files)} file(s) to the Space [bold]{result.repo_id}[/]\n{result.url}\n{result.commit_url}"
     )
 
 

@@ -1,5 +1,4 @@
 """A RULER-style long-context suite, generated offline and seeded, at exact token lengths.
-(Over 400 lines on purpose: the ten task generators share one exact-length haystack builder.)
 
 Every sample's ``input`` (the user prompt, without chat template or special tokens) is exactly ``length``
 tokens in the evaluated model's tokenizer, and every needle sits at the requested depth of the haystack
@@ -33,303 +32,28 @@ from __future__ import annotations
 
 import random
 import re
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
-from functools import cached_property
-from typing import Any, Protocol
+from dataclasses import dataclass
 
 import numpy as np
 
-from .scoring import MetricName
+from .haystacks import Haystacks, new_key, new_value, new_var_name, word_lists
+from .tasks import ALIASES, TASKS, Sample, SuiteConfig, SuiteError, TaskSpec, Tokenizer, resolve_tasks
 
-
-class SuiteError(ValueError):
-    """The suite cannot be generated as asked (unknown task, length too short, ...); the message says why."""
-
-
-class Tokenizer(Protocol):
-    """What the suite needs of the evaluated model's tokenizer (``TokenCounter`` and the runners' adapters)."""
-
-    name: str
-
-    def encode(self, text: str) -> list[int]: ...
-
-    def decode(self, ids: Sequence[int]) -> str: ...
-
-
-# --------------------------------------------------------------------------------------------- samples
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One probe: a prompt of exactly ``length`` tokens and the strings a correct answer contains."""
-
-    id: str
-    """``task/length/depth/index``; unique within a suite."""
-    task: str
-    length: int
-    """Tokens of ``input`` in the suite's tokenizer (exact)."""
-    depth: float | None
-    """Requested depth of the (first) needle in the haystack, 0 = start, 1 = end; None for ``cwe``."""
-    index: int
-    input: str
-    """The whole user prompt: instructions, haystack with needles, question."""
-    answers: list[str]
-    """References scored by ``metric``."""
-    metric: MetricName
-    max_new_tokens: int
-    """Tokens the model may generate (RULER's budgets)."""
-    needle_depths: list[float] = field(default_factory=list)
-    """Measured depth of each needle (token offset inside the haystack / haystack tokens), in order."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-# --------------------------------------------------------------------------------------------- tasks
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """How one task builds its samples."""
-
-    name: str
-    kind: str
-    """``niah``, ``vt``, ``cwe`` or ``passkey``."""
-    haystack: str = "noise"
-    """``noise`` or ``corpus``."""
-    value: str = "number"
-    """``number``, ``word`` or ``uuid`` (NIAH values)."""
-    keys: int = 1
-    """Needles with different keys (NIAH)."""
-    values: int = 1
-    """Values per key (NIAH multi-value)."""
-    queries: int = 1
-    """Keys asked for (NIAH multi-query)."""
-    metric: MetricName = "string_match_all"
-    max_new_tokens: int = 128
-
-    @property
-    def uses_depth(self) -> bool:
-        return self.kind != "cwe"
-
-
-TASKS: dict[str, TaskSpec] = {
-    spec.name: spec
-    for spec in (
-        TaskSpec("niah_single_noise_number", "niah", haystack="noise", value="number"),
-        TaskSpec("niah_single_corpus_number", "niah", haystack="corpus", value="number"),
-        TaskSpec("niah_single_corpus_word", "niah", haystack="corpus", value="word"),
-        TaskSpec("niah_single_corpus_uuid", "niah", haystack="corpus", value="uuid"),
-        TaskSpec("niah_multikey", "niah", haystack="corpus", value="number", keys=4),
-        TaskSpec("niah_multivalue", "niah", haystack="corpus", value="number", values=4),
-        TaskSpec("niah_multiquery", "niah", haystack="corpus", value="number", keys=4, queries=4),
-        TaskSpec("vt", "vt", haystack="noise", max_new_tokens=30),
-        TaskSpec("cwe", "cwe", max_new_tokens=120),
-        TaskSpec("passkey", "passkey", haystack="noise", metric="string_match_part", max_new_tokens=16),
-    )
-}
-"""Every task by name."""
-
-ALIASES = {
-    "niah_single_1": "niah_single_noise_number",
-    "niah_single_2": "niah_single_corpus_number",
-    "niah_single_3": "niah_single_corpus_uuid",
-    "niah_multikey_1": "niah_multikey",
-}
-"""RULER's own names for the tasks that match one of ours."""
-
-
-def resolve_tasks(names: Sequence[str]) -> tuple[str, ...]:
-    """Task names (ours or RULER's, ``all``) to canonical names; unknown names raise :class:`SuiteError`."""
-    out: list[str] = []
-    for raw in names:
-        name = raw.strip()
-        if name == "all":
-            out.extend(TASKS)
-            continue
-        name = ALIASES.get(name, name)
-        if name not in TASKS:
-            raise SuiteError(
-                f"unknown task {raw!r}; tasks are: {', '.join(TASKS)} (or 'all', or RULER's "
-                f"{', '.join(ALIASES)})"
-            )
-        out.append(name)
-    return tuple(dict.fromkeys(out))
-
-
-@dataclass(frozen=True)
-class SuiteConfig:
-    """What to generate. Samples per task = ``samples`` x lengths x depths (x 1 depth for ``cwe``)."""
-
-    tasks: tuple[str, ...] = tuple(TASKS)
-    lengths: tuple[int, ...] = (1024, 2048, 4096)
-    depths: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
-    samples: int = 1
-    seed: int = 0
-    corpus: str = "demo"
-    """Corpus of the ``corpus`` haystacks (any ``litelong_hf.corpus`` source)."""
-    vt_chains: int = 1
-    """Variable-tracking chains (the others are distractors with other values)."""
-    vt_hops: int = 4
-    """Assignments after the first in each chain."""
-    cwe_words: int = 10
-    """Common words to extract."""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "tasks", resolve_tasks(self.tasks))
-        if not self.lengths or any(n <= 0 for n in self.lengths):
-            raise SuiteError(f"lengths must be positive token counts, got {list(self.lengths)}")
-        if not self.depths or any(not 0.0 <= d <= 1.0 for d in self.depths):
-            raise SuiteError(f"depths must lie in [0, 1], got {list(self.depths)}")
-        if self.samples < 1:
-            raise SuiteError(f"samples must be >= 1, got {self.samples}")
-        if self.vt_chains < 1 or self.vt_hops < 1:
-            raise SuiteError("vt_chains and vt_hops must be >= 1")
-
-    def max_new_tokens(self) -> int:
-        """The largest generation budget of the chosen tasks."""
-        return max(TASKS[t].max_new_tokens for t in self.tasks)
-
-
-# ------------------------------------------------------------------------------------------ haystacks
-
-NOISE = "The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again."
-
-
-class _Haystacks:
-    """Token ids of filler text for one tokenizer: repeated noise, or corpus documents in a seeded order."""
-
-    def __init__(self, tokenizer: Tokenizer, corpus: str, seed: int, longest: int) -> None:
-        self.tokenizer = tokenizer
-        self.corpus = corpus
-        self.seed = seed
-        self.longest = longest
-        self._pieces: dict[int, str] = {}
-
-    @cached_property
-    def noise(self) -> np.ndarray:
-        per_copy = len(self.tokenizer.encode(NOISE + " " + NOISE)) - len(self.tokenizer.encode(NOISE))
-        reps = self.longest // max(1, per_copy) + 8
-        return np.asarray(self.tokenizer.encode(" ".join([NOISE] * reps)), dtype=np.int64)
-
-    @cached_property
-    def corpus_stream(self) -> np.ndarray:
-        from ..corpus import CorpusConfig, iter_documents
-
-        texts: list[str] = []
-        need = 2 * self.longest + 4096
-        total = 0
-        # A seeded sample of the first documents keeps generation fast on huge corpora and still varies.
-        for doc in iter_documents(CorpusConfig(source=self.corpus)):
-            texts.append(doc.text.strip())
-            total += len(doc.text) // 4
-            if total > 3 * need and len(texts) >= 64:
-                break
-        random.Random(self.seed).shuffle(texts)
-        ids: list[int] = []
-        sep = self.tokenizer.encode("\n\n")
-        for encoded in _encode_many(self.tokenizer, texts):
-            ids.extend(encoded)
-            ids.extend(sep)
-            if len(ids) >= need:
-                break
-        if len(ids) < self.longest:
-            raise SuiteError(
-                f"corpus {self.corpus!r} holds {len(ids):,} tokens, fewer than the longest sample "
-                f"({self.longest:,}); use a larger --corpus or shorter --lengths"
-            )
-        return np.asarray(ids, dtype=np.int64)
-
-    def ids(self, kind: str, n: int, rng: random.Random) -> np.ndarray:
-        """``n`` filler tokens; corpus haystacks start at a seeded offset so samples differ."""
-        if kind == "noise":
-            return self.noise[:n]
-        stream = self.corpus_stream
-        if n > len(stream):
-            raise SuiteError(f"corpus haystack has {len(stream):,} tokens, {n:,} needed")
-        start = rng.randrange(0, len(stream) - n + 1)
-        return stream[start : start + n]
-
-    def piece(self, token: int) -> str:
-        text = self._pieces.get(token)
-        if text is None:
-            text = self.tokenizer.decode([token])
-            self._pieces[token] = text
-        return text
-
-
-def _encode_many(tokenizer: Tokenizer, texts: Sequence[str]) -> Iterator[list[int]]:
-    batch = getattr(tokenizer, "encode_batch", None)
-    step = 64
-    for start in range(0, len(texts), step):
-        chunk = texts[start : start + step]
-        yield from (batch(chunk) if batch is not None else [tokenizer.encode(t) for t in chunk])
-
-
-# ------------------------------------------------------------------------------------------ words, values
-
-
-@dataclass(frozen=True)
-class _Words:
-    nouns: list[str]
-    adjectives: list[str]
-
-    @classmethod
-    def load(cls) -> _Words:
-        try:
-            from wonderwords import RandomWord
-            from wonderwords.random_word import is_profanity
-        except ImportError as exc:
-            raise SuiteError("word values need `wonderwords`: pip install 'litelong-hf[eval]'") from exc
-        words = RandomWord(rng=random.Random(0))
-
-        def clean(category: str) -> list[str]:
-            found = words.filter(include_categories=[category], regex=r"[a-z]{3,12}")
-            return sorted({w for w in found if not is_profanity(w)})
-
-        return cls(nouns=clean("noun"), adjectives=clean("adjective"))
-
-
-_WORDS: list[_Words] = []
-
-
-def _words() -> _Words:
-    if not _WORDS:
-        _WORDS.append(_Words.load())
-    return _WORDS[0]
-
-
-def _key(rng: random.Random, used: set[str]) -> str:
-    words = _words()
-    while True:
-        key = f"{rng.choice(words.adjectives)}-{rng.choice(words.nouns)}"
-        if key not in used:
-            used.add(key)
-            return key
-
-
-def _value(kind: str, rng: random.Random, used: set[str]) -> str:
-    while True:
-        if kind == "number":
-            value = str(rng.randrange(1_000_000, 10_000_000))
-        elif kind == "word":
-            value = rng.choice(_words().nouns)
-        else:
-            value = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        if value not in used:
-            used.add(value)
-            return value
-
-
-def _var_name(rng: random.Random, used: set[str]) -> str:
-    while True:
-        name = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(5))
-        if name not in used:
-            used.add(name)
-            return name
+__all__ = [
+    "ALIASES",
+    "TASKS",
+    "Haystacks",
+    "Sample",
+    "SuiteConfig",
+    "SuiteError",
+    "TaskSpec",
+    "Tokenizer",
+    "generate_suite",
+    "make_sample",
+    "resolve_tasks",
+]
 
 
 # ------------------------------------------------------------------------------------------ assembly
@@ -356,13 +80,13 @@ def _plan_niah(spec: TaskSpec, depth: float, rng: random.Random) -> _Plan:
     kind = _NIAH_TYPE[spec.value]
     used_keys: set[str] = set()
     used_values: set[str] = set()
-    keys = [_key(rng, used_keys) for _ in range(spec.keys)]
+    keys = [new_key(rng, used_keys) for _ in range(spec.keys)]
     needles: list[tuple[float, str]] = []
     answers: list[str] = []
     # The first needle carries the requested depth; the others land at seeded random depths.
     for k, key in enumerate(keys):
         for v in range(spec.values):
-            value = _value(spec.value, rng, used_values)
+            value = new_value(spec.value, rng, used_values)
             where = depth if k == 0 and v == 0 else rng.random()
             needles.append((where, f"One of the special magic {kind} for {key} is: {value}."))
             if k < spec.queries:
@@ -401,8 +125,8 @@ def _plan_vt(config: SuiteConfig, depth: float, rng: random.Random) -> _Plan:
     chains: list[list[str]] = []
     statements: list[list[str]] = []
     for _ in range(config.vt_chains):
-        value = _value("number", rng, used_values)[:5]
-        names = [_var_name(rng, used_names) for _ in range(config.vt_hops + 1)]
+        value = new_value("number", rng, used_values)[:5]
+        names = [new_var_name(rng, used_names) for _ in range(config.vt_hops + 1)]
         chains.append([value, *names])
         lines = [f"VAR {names[0]} = {value}."]
         lines += [f"VAR {names[i]} = VAR {names[i - 1]}." for i in range(1, len(names))]
@@ -423,7 +147,7 @@ def _plan_vt(config: SuiteConfig, depth: float, rng: random.Random) -> _Plan:
 
 
 def _plan_cwe(config: SuiteConfig, length: int, tokenizer: Tokenizer, rng: random.Random) -> _Plan:
-    words = _words()
+    words = word_lists()
     pool = sorted(set(words.nouns) | set(words.adjectives))
     chosen = rng.sample(pool, min(len(pool), 6000))
     common, rare = chosen[: config.cwe_words], chosen[config.cwe_words :]
@@ -468,7 +192,7 @@ def _plan_cwe(config: SuiteConfig, length: int, tokenizer: Tokenizer, rng: rando
     return _Plan(prefix, suffix, [], common, "cwe", filler=filler)
 
 
-def _snap(position: int, ids: np.ndarray, haystacks: _Haystacks) -> int:
+def _snap(position: int, ids: np.ndarray, haystacks: Haystacks) -> int:
     """Move a cut to the nearest sentence end (else word start) within 1% of the haystack (<= 24 tokens)."""
     n = len(ids)
     window = max(3, min(24, n // 100))
@@ -486,7 +210,7 @@ def _snap(position: int, ids: np.ndarray, haystacks: _Haystacks) -> int:
     return best_word if best_word is not None else position
 
 
-def _assemble(plan: _Plan, filler: np.ndarray, haystacks: _Haystacks) -> tuple[str, list[str]]:
+def _assemble(plan: _Plan, filler: np.ndarray, haystacks: Haystacks) -> tuple[str, list[str]]:
     """The prompt text for haystack ids ``filler``, needles inserted at their depths; and the needles."""
     tokenizer = haystacks.tokenizer
     order = sorted(plan.needles, key=lambda item: item[0])
@@ -541,7 +265,7 @@ def _needle_depths(
     return depths
 
 
-def _fit(plan: _Plan, length: int, haystacks: _Haystacks, rng: random.Random) -> tuple[str, np.ndarray]:
+def _fit(plan: _Plan, length: int, haystacks: Haystacks, rng: random.Random) -> tuple[str, np.ndarray]:
     """Size the haystack so the prompt is exactly ``length`` tokens; return the text and its ids.
 
     The count grows with the haystack budget but not always by one: a cut that ends on punctuation can
@@ -591,7 +315,7 @@ def _fit(plan: _Plan, length: int, haystacks: _Haystacks, rng: random.Random) ->
 
 def generate_suite(config: SuiteConfig, tokenizer: Tokenizer) -> Iterator[Sample]:
     """Every sample of ``config`` in order (task, length, depth, index); deterministic for a seed."""
-    haystacks = _Haystacks(tokenizer, config.corpus, config.seed, max(config.lengths))
+    haystacks = Haystacks(tokenizer, config.corpus, config.seed, max(config.lengths))
     for task in config.tasks:
         spec = TASKS[task]
         for length in config.lengths:
@@ -609,7 +333,7 @@ def make_sample(
     depth: float | None,
     index: int,
     tokenizer: Tokenizer,
-    haystacks: _Haystacks,
+    haystacks: Haystacks,
     rng: random.Random,
 ) -> Sample:
     """One sample of task ``spec`` at ``length`` tokens with its (first) needle at ``depth``."""

@@ -51,6 +51,41 @@ def score_sample(metric: str, prediction: str, references: Sequence[str]) -> flo
     raise MetricError(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
 
 
+CITATION = "Hsieh et al., RULER: What's the Real Context Size of Your Long-Context Language Models? (2024)"
+
+
+def aggregate(
+    metric: str, predictions: Sequence[str], references: Sequence[Sequence[str]]
+) -> dict[str, float]:
+    """``{metric: percentage}``: the mean per-sample score of ``metric`` x 100, rounded to 2 places (what the
+    ``evaluate`` modules return; 0.0 for no samples)."""
+    scores = [score_sample(metric, p, refs) for p, refs in zip(predictions, references, strict=True)]
+    return {metric: round(100 * sum(scores) / len(scores), 2) if scores else 0.0}
+
+
+def metric_info(description: str, returns: str) -> Any:
+    """The ``evaluate.MetricInfo`` of a packaged metric: predictions are strings, references lists of them;
+    ``returns`` says what its score is."""
+    import datasets
+    import evaluate
+
+    inputs = (
+        "\nArgs:\n    predictions: list of generated strings.\n    references: list of lists of reference "
+        f"strings (one list per prediction).\nReturns:\n    {returns}\n"
+    )
+    return evaluate.MetricInfo(
+        description=description,
+        citation=CITATION,
+        inputs_description=inputs,
+        features=datasets.Features(
+            {
+                "predictions": datasets.Value("string"),
+                "references": datasets.Sequence(datasets.Value("string")),
+            }
+        ),
+    )
+
+
 def metric_path(name: str) -> Path:
     """Folder of the packaged ``evaluate`` module of metric ``name``."""
     if name not in METRICS:

@@ -17,8 +17,16 @@ Modules: :mod:`.source` reads the rows, :mod:`.records` turns rows into records 
 from __future__ import annotations
 
 from .errors import ExportError
-from .exporter import DEFAULT_SIZE_LIMIT, ExportResult, export
+from .exporter import ExportResult, export
+from .options import DEFAULT_SIZE_LIMIT, FORMATS, ExportOptions
 from .records import document_spans
-from .writers import FORMATS
 
-__all__ = ["DEFAULT_SIZE_LIMIT", "FORMATS", "ExportError", "ExportResult", "document_spans", "export"]
+__all__ = [
+    "DEFAULT_SIZE_LIMIT",
+    "FORMATS",
+    "ExportError",
+    "ExportOptions",
+    "ExportResult",
+    "document_spans",
+    "export",
+]

@@ -10,24 +10,17 @@ last. A failure removes the staging folder and leaves ``out`` as it was.
 from __future__ import annotations
 
 import os
-import secrets
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .. import layout
 from ..progress import progress_bar
 from .errors import ExportError
+from .options import ExportOptions, Format
 from .records import columns, instruction_records, pretraining_records
 from .source import RowSource, open_rows
-from .writers import FORMATS, Format, check_compression, make_writer
-
-DEFAULT_SIZE_LIMIT = "64MB"
-"""Largest shard before the next starts (MDSWriter's own default is 64 MiB)."""
+from .writers import check_compression, make_writer
 
 MANIFEST = "export.json"
 """What was exported, from which run, with which columns: written beside the shards."""
@@ -73,12 +66,6 @@ def parse_size(size: int | str) -> int:
     return value
 
 
-def _check_format(fmt: str) -> Format:
-    if fmt not in FORMATS:
-        raise ExportError(f"Unknown format {fmt!r}; use one of {', '.join(FORMATS)}.")
-    return fmt
-
-
 def _remote(out: str) -> bool:
     return "://" in out and not out.startswith("file://")
 
@@ -109,82 +96,38 @@ def _check_out(out: str, overwrite: bool, source: RowSource) -> None:
         raise ExportError(f"{out} already holds files; pass --overwrite to replace them, or another --out.")
 
 
-@contextmanager
-def _staging(out: str) -> Iterator[Path]:
-    """A fresh folder to write into; removed unless :func:`_publish` moved it."""
-    if _remote(out):
-        with tempfile.TemporaryDirectory(prefix="litelong-hf-export-") as folder:
-            yield Path(folder) / "out"
-        return
-    target = Path(out.removeprefix("file://")).expanduser()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.parent / f".{target.name}.export-{os.getpid()}-{secrets.token_hex(3)}"
-    try:
-        yield staging
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
-
-
-def _publish(staging: Path, out: str, last: list[str]) -> None:
-    """Move a complete export to ``out``: one rename locally; remotely ``last`` files go up last."""
-    if _remote(out):
-        import fsspec
-
-        fs, path = fsspec.core.url_to_fs(out)
-        if fs.exists(path):
-            fs.rm(path, recursive=True)
-        files = sorted(p for p in staging.rglob("*") if p.is_file())
-        files.sort(key=lambda p: p.name in last)
-        for local in files:
-            fs.put_file(str(local), f"{path.rstrip('/')}/{local.relative_to(staging).as_posix()}")
-        return
-    target = Path(out.removeprefix("file://")).expanduser()
-    old = None
-    if target.exists():
-        old = target.parent / f".{target.name}.replaced-{os.getpid()}-{secrets.token_hex(3)}"
-        os.replace(target, old)
-    os.replace(staging, target)
-    if old is not None:
-        shutil.rmtree(old)
-
-
 def export(
     run_dir: str | os.PathLike[str],
     out: str | os.PathLike[str],
+    options: ExportOptions | None = None,
     *,
-    format: str = "mds",
-    size_limit: int | str = DEFAULT_SIZE_LIMIT,
-    compression: str | None = None,
-    text: bool = False,
-    chat_template: str | None = None,
-    overwrite: bool = False,
     progress: bool = True,
+    **fields: Any,
 ) -> ExportResult:
     """Write the rows of ``run_dir`` (``litelong-hf generate --out DIR``) as ``mds``, ``parquet`` or ``jsonl``.
 
     Args:
         run_dir: a run directory or a ``Dataset.save_to_disk`` folder.
         out: the folder to create (local path or any fsspec URL, e.g. ``s3://bucket/prefix``).
-        format: ``mds`` (mosaicml-streaming's ``MDSWriter``), ``parquet`` or ``jsonl``.
-        size_limit: largest shard, bytes or ``64MB``-style.
-        compression: MDS: ``zstd``, ``zstd:N``, ``gz``, ``br``, ``bz2``, ``snappy``...; parquet: ``snappy``
-            (default), ``zstd``, ``gzip``, ``brotli``, ``lz4``; jsonl: ``gzip``. ``None``: the default.
-        text: also export the row text (instruction rows: the rendered conversation and ``messages``).
-        chat_template: instruction rows: the template to render (default: the run's, else ``auto``).
-        overwrite: replace an ``out`` that already holds files.
+        options: how to write (:class:`ExportOptions`: ``format``, ``size_limit``, ``compression``, ``text``,
+            ``chat_template``, ``overwrite``), or its fields as keywords (``format="parquet"``).
+        progress: show a progress bar.
 
     Example::
 
         result = export("runs/nextlong", "shards/nextlong-mds", format="mds", compression="zstd")
         # streaming.StreamingDataset(local="shards/nextlong-mds")[0]["indices"] -> [[0, 812], [812, 2048], ...]
     """
-    fmt = _check_format(format)
-    limit = parse_size(size_limit)
-    codec = check_compression(fmt, compression)
+    if options is not None and fields:
+        raise TypeError("pass either options or their fields as keywords, not both")
+    o = options if options is not None else ExportOptions(**fields)
+    fmt = cast(Format, o.format)  # checked by ExportOptions
+    limit = parse_size(o.size_limit)
+    codec = check_compression(fmt, o.compression)
+    text, chat_template = o.text, o.chat_template
     target = os.fspath(out)
     source = open_rows(os.fspath(run_dir))
-    _check_out(target, overwrite, source)
+    _check_out(target, o.overwrite, source)
     tokenizer = source.tokenizer()
     template = None
     chat = None
@@ -195,9 +138,7 @@ def export(
         chat = chat_format(tokenizer, template)
     cols = columns(source.schema, source.kind, text=text)
     rows = tokens = 0
-    with _staging(target) as staging:
-        if fmt != "mds":
-            staging.mkdir(parents=True)
+    with layout.published_folder(target, last=("index.json", MANIFEST)) as staging:
         writer = make_writer(fmt, staging, cols, limit, codec)
         with progress_bar(f"export {fmt}", total=source.num_rows, unit="rows", enabled=progress) as advance:
             for batch in source.batches():
@@ -228,5 +169,4 @@ def export(
             chat_template=template,
         )
         layout.atomic_write_json(staging / MANIFEST, result.to_dict())
-        _publish(staging, target, last=["index.json", MANIFEST])
     return result

@@ -14,17 +14,15 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
-from typing import IO, Any, Literal, Protocol, cast
+from typing import IO, Any, Protocol, cast
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import ExportError
+from .options import Format
 from .records import Column
-
-Format = Literal["mds", "parquet", "jsonl"]
-FORMATS: tuple[Format, ...] = ("mds", "parquet", "jsonl")
 
 PARQUET_COMPRESSIONS = ("snappy", "zstd", "gzip", "brotli", "lz4")
 JSONL_COMPRESSIONS = ("gzip",)

@@ -26,11 +26,13 @@ Example::
 from .build import IndexBuilder
 from .cache import Batches, Items, check_ids, get_or_build_index, index_dir, index_path, shard_count
 from .config import DEFAULT_SHARD_DOCS, Hit, IndexBuildError, IndexConfig, make_term_tokenizer
+from .dense import DenseIndex
 from .search import BM25Index
 
 __all__ = [
     "DEFAULT_SHARD_DOCS",
     "BM25Index",
+    "DenseIndex",
     "Batches",
     "Hit",
     "IndexBuildError",

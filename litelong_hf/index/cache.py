@@ -54,6 +54,7 @@ def get_or_build_index(
     shard_docs: int = DEFAULT_SHARD_DOCS,
     expected_ids: Sequence[str] | None = None,
     unit: str = "documents",
+    num_proc: int | None = None,
 ) -> BM25Index:
     """Load the saved index for ``key``, or build it and save it, then memory-map it.
 
@@ -65,6 +66,11 @@ def get_or_build_index(
     ``expected_ids``: the ids of the items, in order (e.g. the corpus's); the index returned, cached or just
     built, holds exactly these or an :class:`IndexBuildError` names the fix (``unit`` names the items in
     the message). This is the one place an index is checked against its corpus.
+
+    ``num_proc``: workers that tokenize parts of the items at once (default: the build settings in force,
+    :func:`litelong_hf.ingest.build_settings`; Ray tasks under ``executor="ray"``). The index is the same
+    whatever it is. Items given as sequences, or ``batches`` that are a document store's ``batches``, can be
+    split into parts; other batches are built in this process.
     """
     if (items is None) == (batches is None):
         raise IndexBuildError("get_or_build_index needs exactly one of items= or batches=.")
@@ -88,6 +94,8 @@ def get_or_build_index(
                 yield ids[i : i + 2048], texts[i : i + 2048]
 
         def build(folder: Path) -> None:
+            if _build_in_parts(folder, items, batches, config, shard_docs, num_proc, show_progress, total):
+                return
             source = batches() if batches is not None else from_items()
             BM25Index.build_from_batches(
                 source, config, path=folder, total=total, show_progress=show_progress, shard_docs=shard_docs
@@ -98,6 +106,58 @@ def get_or_build_index(
     if expected_ids is not None:
         check_ids(index, expected_ids, key, unit)
     return index
+
+
+def _build_in_parts(
+    folder: Path,
+    items: Items | None,
+    batches: Batches | None,
+    config: IndexConfig,
+    shard_docs: int,
+    num_proc: int | None,
+    show_progress: bool,
+    total: int | None,
+) -> bool:
+    """Build the index in ``folder`` with several workers (:mod:`.parallel`) when the settings ask for more
+    than one and the items can be read by range; ``False`` when it is to be built in this process."""
+    from ..ingest import resolve_settings, workers_for
+    from ..progress import progress_bar
+    from . import parallel
+
+    settings = resolve_settings(num_proc)
+    if settings.executor != "ray" and (settings.num_proc or 1) <= 1:
+        return False
+    reader: parallel.Reader | None = None
+    owner = getattr(batches, "__self__", None)
+    if (
+        batches is not None
+        and owner is not None
+        and hasattr(owner, "_rows")
+        and hasattr(owner, "fingerprint")
+    ):
+        reader = parallel.StoreReader(owner)
+        n_items = len(owner)
+    elif items is not None:
+        ids, texts = items()
+        if len(ids) != len(texts):
+            raise IndexBuildError(f"{len(ids)} ids but {len(texts)} texts: pass one id per text.")
+        reader = parallel.SliceReader(ids, texts)
+        n_items = len(ids)
+    if reader is None or n_items < 2 * parallel.MIN_PART_DOCS:
+        return False
+    if settings.executor == "ray" and not parallel.picklable(reader):
+        from ..ingest import BuildSettings
+
+        settings = BuildSettings(settings.num_proc, "local")  # items only this process can read
+    if workers_for(settings, 2) <= 1:
+        return False
+    with progress_bar(
+        "Indexing for BM25", total=total or n_items, unit="docs", enabled=show_progress
+    ) as advance:
+        parallel.build_parallel(
+            reader, n_items, config, folder, shard_docs=shard_docs, settings=settings, advance=advance
+        )
+    return True
 
 
 def shard_count(n_docs: int, shard_docs: int = DEFAULT_SHARD_DOCS) -> int:

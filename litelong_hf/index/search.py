@@ -31,6 +31,9 @@ class BM25Index:
     stats: dict[str, Any] = field(default_factory=dict)
     _positions: dict[str, int] | None = field(default=None, repr=False)
     _id_index: IdIndex | None = field(default=None, repr=False)
+    _recent: dict[str, int] = field(default_factory=dict, repr=False)
+    """Positions of the ids the last searches returned: callers hand them back (``allow``, ``exclude``,
+    ``score``), and a dictionary hit costs less than the id index's look-up (bounded, then cleared)."""
 
     def __len__(self) -> int:
         return len(self.doc_ids)
@@ -106,6 +109,9 @@ class BM25Index:
 
     # -- lookups -----------------------------------------------------------------------------------------
     def _lookup(self, doc_id: Any) -> int | None:
+        recent = self._recent.get(doc_id) if isinstance(doc_id, str) else None
+        if recent is not None:
+            return recent
         if self._id_index is not None:
             return self._id_index.get(doc_id)
         if self._positions is None:
@@ -187,13 +193,19 @@ class BM25Index:
             positions, scores = self._search_one(
                 term_array, wanted[qi], banned, allowed, require_all_terms, chosen
             )
-            results.append(
-                [Hit(self.doc_ids[p], s) for p, s in zip(positions.tolist(), scores.tolist(), strict=True)]
-            )
+            results.append(self._hits(positions.tolist(), scores.tolist()))
         release = getattr(self.doc_ids, "release", None)
         if callable(release):
             release()
         return results
+
+    def _hits(self, positions: list[int], scores: list[float]) -> list[Hit]:
+        """Hits of the positions, best first; their ids' positions are remembered (:attr:`_recent`)."""
+        if len(self._recent) + len(positions) > _RECENT_IDS:
+            self._recent.clear()
+        ids = [self.doc_ids[p] for p in positions]
+        self._recent.update(zip(ids, positions, strict=True))
+        return [Hit(d, s) for d, s in zip(ids, scores, strict=True)]
 
     def _search_one(
         self,
@@ -236,7 +248,6 @@ class BM25Index:
         """
         if len(queries) != len(ids):
             raise IndexBuildError(f"{len(queries)} queries but {len(ids)} id lists.")
-        chosen = self.backend_for(len(queries))
         out: list[list[float]] = []
         for query_terms, wanted in zip(self.query_terms(queries), ids, strict=True):
             if not query_terms or not wanted:
@@ -248,11 +259,14 @@ class BM25Index:
             for shard in self.shards:
                 inside = (targets >= shard.start) & (targets < shard.start + shard.n_docs)
                 if inside.any():
-                    scores = shard_scores(shard, terms, chosen)
-                    values[inside] = scores[targets[inside] - shard.start]
+                    values[inside] = scoring.scores_at(shard, terms, targets[inside] - shard.start)
                     shard.release()
             out.append([float(v) for v in values])
         return out
+
+
+_RECENT_IDS = 1 << 18
+"""Most ids whose positions a :class:`BM25Index` remembers from its searches (~30 MB of strings)."""
 
 
 def _is_per_query(exclude: Any) -> bool:

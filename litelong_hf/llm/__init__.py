@@ -39,7 +39,7 @@ from litelong_hf.llm.fingerprints import check_endpoint, clear_fingerprints, fin
 from litelong_hf.llm.parsing import ParseOutcome, parse_answer, parse_list_items
 from litelong_hf.llm.roles import build_llms
 from litelong_hf.llm.server import LocalServer, LocalServerError, local_server
-from litelong_hf.llm.stats import LLMStats, add_llm_usage, combined_stats, print_llm_summary, stats_table
+from litelong_hf.llm.stats import LLMStats, combined_stats, print_llm_summary, stats_table
 from litelong_hf.llm.sync import run_sync
 
 __all__ = [
@@ -74,7 +74,6 @@ __all__ = [
     "Secret",
     "UnreachableEndpointError",
     "Usage",
-    "add_llm_usage",
     "backoff_delay",
     "build_llms",
     "check_endpoint",

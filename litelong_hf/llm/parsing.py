@@ -140,11 +140,13 @@ def iter_embedded_json(text: str) -> Iterator[Any]:
         position = end
 
 
-def strip_trailing_commas(text: str) -> str:
-    """``text`` without commas that directly precede ``]`` or ``}`` outside strings (a common LLM slip)."""
-    out: list[str] = []
+def _scan(text: str, start: int = 0) -> Iterator[tuple[int, str, bool]]:
+    """Each character of ``text`` from ``start``: ``(position, char, inside)``, where ``inside`` says whether
+    it belongs to a JSON string (its quotes and escapes included). The one reader of JSON string syntax."""
     in_string = escaped = False
-    for i, char in enumerate(text):
+    for i in range(start, len(text)):
+        char = text[i]
+        inside = in_string or char == '"'
         if in_string:
             if escaped:
                 escaped = False
@@ -154,10 +156,15 @@ def strip_trailing_commas(text: str) -> str:
                 in_string = False
         elif char == '"':
             in_string = True
-        elif char == ",":
-            rest = text[i + 1 :].lstrip()
-            if rest[:1] in ("]", "}"):
-                continue
+        yield i, char, inside
+
+
+def strip_trailing_commas(text: str) -> str:
+    """``text`` without commas that directly precede ``]`` or ``}`` outside strings (a common LLM slip)."""
+    out: list[str] = []
+    for i, char, inside in _scan(text):
+        if not inside and char == "," and text[i + 1 :].lstrip()[:1] in ("]", "}"):
+            continue
         out.append(char)
     return "".join(out)
 
@@ -174,22 +181,12 @@ def close_truncated(text: str) -> Any | None:
     if start < 0:
         return None
     stack: list[str] = []
-    in_string = escaped = False
     # (cut position, brackets still open there): the latest point where a nested value had just closed.
     last_cut: tuple[int, str] | None = None
-    for i in range(start, len(text)):
-        char = text[i]
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
+    for i, char, inside in _scan(text, start):
+        if inside:
             continue
-        if char == '"':
-            in_string = True
-        elif char in "[{":
+        if char in "[{":
             stack.append("]" if char == "[" else "}")
         elif char in "]}":
             if not stack or stack[-1] != char:

@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, Any
 
 import httpx2
 
@@ -236,17 +236,11 @@ class LocalServer:
 
 
 @contextlib.contextmanager
-def local_server(
-    *,
-    host: str = "127.0.0.1",
-    port: int | None = None,
-    n_ctx: int = 8192,
-    threads: int | None = None,
-    model_path: str | os.PathLike[str] | None = None,
-    api_key: str | None = None,
-    startup_timeout_s: float = 60.0,
-) -> Iterator[str]:
+def local_server(**options: Any) -> Iterator[str]:
     """Start a llama.cpp server on the packaged model for the ``with`` block; yields its base URL.
+
+    ``options`` are :class:`LocalServer`'s (``host``, ``port``, ``n_ctx``, ``threads``, ``model_path``,
+    ``api_key``, ``startup_timeout_s``...), stated once there.
 
     Example::
 
@@ -254,14 +248,5 @@ def local_server(
             llm = EndpointLLM(LLMConfig(endpoint=url))
             print(llm.chat_sync([{"role": "user", "content": "Hi"}]).text)
     """
-    server = LocalServer(
-        host=host,
-        port=port,
-        n_ctx=n_ctx,
-        threads=threads,
-        model_path=model_path,
-        api_key=api_key,
-        startup_timeout_s=startup_timeout_s,
-    )
-    with server:
+    with LocalServer(**options) as server:
         yield server.url

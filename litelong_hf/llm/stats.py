@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -36,8 +36,8 @@ class LLMStats:
     """Running totals for one LLM, also per kind of request: the one place LLM usage is counted.
 
     Thread-safe: backends update it from worker threads and event loops. :meth:`report_entries` turns it into
-    the flat numbers of ``RunReport.llm`` (which add up across shards); :func:`add_llm_usage` adds those of
-    every distinct LLM of a run to a report.
+    the flat numbers of ``RunReport.llm`` (which add up across shards); ``report.LLMMeter``, the one route
+    of LLM usage into a report, adds those of every distinct LLM of a run.
     """
 
     requests_sent: int = 0
@@ -133,11 +133,6 @@ class LLMStats:
             entries.update({f"{kind}.{name}": value for name, value in named.items()})
         return entries
 
-    def add_to_report(self, report_llm: MutableMapping[str, Any]) -> None:
-        """Add :meth:`report_entries` to ``report_llm`` (a ``RunReport.llm``)."""
-        for name, value in self.report_entries().items():
-            report_llm[name] = report_llm.get(name, 0) + value
-
 
 def _call_entries(counters: Mapping[str, float]) -> dict[str, float]:
     return {
@@ -154,18 +149,6 @@ def combined_stats(llms: Mapping[str, ChatLLM] | Iterable[ChatLLM]) -> LLMStats:
     for llm in {id(llm): llm for llm in values}.values():
         total.merge(llm.usage)
     return total
-
-
-def add_llm_usage(
-    report_llm: MutableMapping[str, Any], llms: Mapping[str, ChatLLM] | Iterable[ChatLLM]
-) -> None:
-    """Add the usage of every distinct LLM of a run (or shard) to ``report_llm`` (a ``RunReport.llm``).
-
-    Example (end of a shard)::
-
-        add_llm_usage(report.llm, llms)      # llms: the dict build_llms returned
-    """
-    combined_stats(llms).add_to_report(report_llm)
 
 
 def stats_table(llms: Mapping[str, ChatLLM], title: str = "LLM requests") -> Table:

@@ -48,6 +48,7 @@ def known_methods() -> tuple[str, ...]:
     from litelong_hf.strategies import strategy_names
 
     methods = set(strategy_names())
+    methods.add("mixture")  # litelong_hf.mixture runs: mixture-64k, mixture-512k-nextlong
     methods.update(
         _LENGTH_SUFFIX_RE.sub("", name) for name in preset_names() if _LENGTH_SUFFIX_RE.search(name)
     )

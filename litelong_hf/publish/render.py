@@ -21,6 +21,7 @@ Provenance comes from the run report (:class:`~litelong_hf.report.RunReport`). T
 ``qa_gates``             hierarchical QA gate pass rates (:mod:`.tables`)
 ``hardness``             NExtLong negative hardness (:mod:`.tables`)
 ``contamination``        13-gram overlap with evaluation data (:mod:`litelong_hf.evaluation.contamination`)
+``mixture``              a mixture's components: config hash, rows, tokens, token share (:mod:`litelong_hf.mixture`)
 =======================  ==========================================================================
 """
 
@@ -216,6 +217,7 @@ def render_config_section(inputs: CardInputs) -> str:
             gate_counters=gate_counters,
             hardness=hardness_rows(extra.get("hardness")),
             contamination=extra.get("contamination") or None,
+            mixture=extra.get("mixture") or None,
             preview_json=preview_json,
             summary_json=json.dumps(config_summary(inputs), sort_keys=True, ensure_ascii=True),
             histogram_path=inputs.histogram_path,

@@ -217,7 +217,8 @@ def stats_from_batches(
 ) -> ConfigStats:
     """Statistics from column batches (``{column: [values]}``) of the light columns of one config.
 
-    Pretraining batches need ``n_tokens``, ``piece_lengths`` and ``sources``; instruction batches need
+    Pretraining batches need ``n_tokens`` and ``piece_lengths`` (``sources`` when present: without it every
+    piece counts as one document); instruction batches need
     ``n_tokens``, ``documents``, ``questions`` and either ``turns`` (messages per row) or ``messages``.
     ``tokenizer``/``strategy``/``config_hash`` are used when present.
     """
@@ -240,8 +241,13 @@ def stats_from_batches(
         for key, counter in provenance.items():
             counter.update(str(v) for v in batch.get(key, []) if v is not None)
         if schema == "pretraining":
-            for pieces in batch["piece_lengths"]:
-                piece_lengths.extend(int(p) for p in pieces or [])
+            pieces_per_row = [list(pieces or []) for pieces in batch.get("piece_lengths", [])]
+            for pieces in pieces_per_row:
+                piece_lengths.extend(int(p) for p in pieces)
+            if "sources" not in batch:
+                # Rows without provenance (a short-data corpus packed by hand): one document per piece.
+                docs_per_row.extend(len(pieces) for pieces in pieces_per_row)
+                continue
             for sources in batch["sources"]:
                 sources = sources or []
                 docs_per_row.append(len(sources))

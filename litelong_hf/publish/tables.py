@@ -224,7 +224,9 @@ def hardness_rows(hardness: Any) -> list[ScoreRow]:
         return []
     pairs = (
         ("mean BM25 score against the meta-chunk", "negative_mean_score", "random_mean_score"),
+        ("mean embedding cosine against the meta-chunk", "negative_mean_cosine", "random_mean_cosine"),
         ("share with the meta-document's label", "same_label_share", "random_same_label_share"),
+        ("share of candidates dropped as near-copies", "near_copy_share", ""),
     )
     rows = []
     for name, negative_key, random_key in pairs:

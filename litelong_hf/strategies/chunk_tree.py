@@ -224,14 +224,9 @@ def document_windows(
     """
     kept: list[range] = []
     dropped: list[range] = []
-    i = 0
-    while i < len(medium_tokens):
-        j, total = i + 1, medium_tokens[i]
-        while j < len(medium_tokens) and total + medium_tokens[j] <= max_tokens:
-            total += medium_tokens[j]
-            j += 1
-        (kept if total >= min_tokens else dropped).append(range(i, j))
-        i = j
+    for window in fit_groups(medium_tokens, max_tokens):
+        total = sum(medium_tokens[window.start : window.stop])
+        (kept if total >= min_tokens else dropped).append(window)
     return kept, dropped
 
 

@@ -1,9 +1,15 @@
-"""LiteLong + NExtLong (``litelong-nextlong-128k``, the LiteLong paper's best: 63.04 HELMET+RULER).
+"""LiteLong + NExtLong: LiteLong topics and retrieval, then NExtLong rows mined within each topic.
 
 LiteLong's debate and BM25 retrieval first; then, per kept topic, the first ``rows_per_topic`` retrieved
 documents (in the topic's seeded order) become NExtLong meta-documents whose hard negatives are mined only
 among chunks of the documents retrieved for that topic, not the whole corpus (METHODS.md, end of §2). Rows
-carry the topic path and NExtLong provenance (``meta`` / ``negative`` chunk ids with BM25 scores).
+carry the topic path and NExtLong provenance (``meta`` / ``negative`` chunk ids with the retriever's scores).
+
+What the numbers of the LiteLong paper say (its Table 7, HELMET+RULER): the combination's best, 63.04 at
+128K, mined NExtLong's negatives with **dense** embeddings (``litelong-nextlong-dense-128k``). With BM25
+negatives (``litelong-nextlong-128k``, ``retriever: bm25``) NExtLong alone measured a tie with LiteLong at
+64K (BM25-NExtLong 50.67 vs LiteLong 50.69) and below it at 128K (61.37 vs 61.90); the BM25 combination
+itself has no published number.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from .common import seed_for
 from .context import StrategyContext
 from .litelong import LiteLongConfig, LiteLongStrategy
 from .negatives import SeedRequest, Shortfall
+from .negatives.options import RetrievalOptions
 from .nextlong import NExtLongConfig, NExtLongStrategy, hardness_summary, tally_hardness
 
 STRATEGY = "litelong-nextlong"
@@ -34,7 +41,7 @@ def _nextlong_field(name: str) -> Any:
 
 
 @dataclass
-class LiteLongNExtLongConfig(LiteLongConfig):
+class LiteLongNExtLongConfig(RetrievalOptions, LiteLongConfig):
     """LiteLong topics and retrieval, then NExtLong rows whose negatives come from each topic's documents."""
 
     strategy: str = field(default=STRATEGY, metadata={"help": "Always ``litelong-nextlong``."})
@@ -52,11 +59,13 @@ class LiteLongNExtLongConfig(LiteLongConfig):
     bm25_backend: str = _nextlong_field("bm25_backend")
     label_field: str | None = _nextlong_field("label_field")
     hardness_samples: int = _nextlong_field("hardness_samples")
+    # retriever, embedding_*, hybrid_*, near_copy_* and hardness_cosine: RetrievalOptions, via NExtLongConfig
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.strategy != STRATEGY:
             raise ConfigError(f"LiteLongNExtLongConfig needs strategy {STRATEGY!r}, got {self.strategy!r}.")
+        self.check_retrieval(ConfigError)
         if self.cut_policy != "truncate":
             raise ConfigError(
                 "litelong-nextlong fills rows by cutting the last piece: set cut_policy='truncate'."
@@ -77,7 +86,9 @@ class LiteLongNExtLongStrategy(LiteLongStrategy):
 
     def summarize(self, report: RunReport) -> dict[str, Any]:
         """The run's hardness figures, from the added-up counters of every shard."""
-        return {"hardness": hardness_summary(report.stats)} if "hardness" in report.extra else {}
+        if "hardness" not in report.extra:
+            return {}
+        return {"hardness": hardness_summary(report.stats, self.combined.retriever)}
 
     def __init__(self, config: BaseConfig, context: StrategyContext | None = None) -> None:
         if not isinstance(config, LiteLongNExtLongConfig):
@@ -100,7 +111,7 @@ class LiteLongNExtLongStrategy(LiteLongStrategy):
                     report.skip("seed", result.reason)
                     continue
                 rng = np.random.default_rng((c.seed, seed_for(topic.title) % 2**32, position))
-                tally_hardness(result, resources.pool, resources.retriever, c.hardness_samples, rng, report)
+                tally_hardness(result, resources, c.hardness_samples, rng, report)
                 report.count("nextlong_negatives", result.n_negatives)
                 made += 1
                 yield Bundle(
@@ -113,7 +124,7 @@ class LiteLongNExtLongStrategy(LiteLongStrategy):
                 )
             if made == 0:
                 report.skip("topic", "no seed of the topic could be filled from the topic's documents")
-        report.extra["hardness"] = hardness_summary(report.stats)
+        report.extra["hardness"] = hardness_summary(report.stats, c.retriever)
 
 
 def _register() -> None:

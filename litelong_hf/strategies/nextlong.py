@@ -1,24 +1,28 @@
-"""NExtLong (METHODS.md §2): each corpus document, chunked, interleaved with its hardest BM25 negatives.
+"""NExtLong (METHODS.md §2): each corpus document, chunked, interleaved with its hardest negatives.
 (Over 400 lines on purpose: config, resources, hardness report and the seed loop of one method.)
 
 For every seed document (in a seeded order) the strategy yields one bundle whose pieces fill exactly one
 row: each meta-chunk at the head of its group, followed by the most similar chunks of *other* documents,
 groups in the meta-chunks' original order. Pieces carry provenance (``role`` = ``meta`` / ``negative``,
-``doc_id`` = chunk id ``"{doc_id}#c{index:04d}"``, ``score`` = BM25 score).
+``doc_id`` = chunk id ``"{doc_id}#c{index:04d}"``, ``score`` = the retriever's score: BM25, cosine or
+fused reciprocal rank). ``retriever`` picks ``bm25`` (default), ``dense`` or ``hybrid``
+(:class:`~.negatives.options.RetrievalOptions`); near-copies of the meta-document or of each other are
+dropped for every retriever (:mod:`.negatives.nearcopy`).
 
-Heavy resources (the corpus, its chunk pool with token counts, the memory-mapped chunk index) load once per
-process and are shared by every strategy object with the same corpus and chunking.
+Heavy resources (the corpus, its chunk pool with token counts, the memory-mapped chunk index and, for the
+dense side, the pool's vectors) load once per process and are shared by every strategy object with the
+same corpus and chunking.
 
 Example::
 
     config = make_config("nextlong-128k", max_documents=500, num_rows=2)
     path, report = run_shard(config, 0)
-    report.extra["hardness"]   # mean BM25 of chosen negatives vs random chunks, same-outlet share
+    report.extra["hardness"]   # mean BM25 (and cosine) of negatives vs random chunks, near-copy share
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -40,11 +44,14 @@ from .negatives import (
     ChunkPool,
     MinedRow,
     NegativeMiner,
+    NegativeRetriever,
     SeedRequest,
     Shortfall,
     describe,
     hardness_sample,
 )
+from .negatives.hybrid import HybridChunkRetriever
+from .negatives.options import RetrievalOptions
 
 STRATEGY = "nextlong"
 _SCORE_SCALE = 1_000_000  # scores are summed as integers (micro-units) so shard reports add up exactly
@@ -52,8 +59,8 @@ _WINDOW_TOKENS = 16 * 1024 * 1024  # plan at most ~this many row tokens ahead of
 
 
 @dataclass
-class NExtLongConfig(BaseConfig):
-    """NExtLong: meta-documents chunked and interleaved with hard negatives mined by BM25."""
+class NExtLongConfig(RetrievalOptions, BaseConfig):
+    """NExtLong: meta-documents chunked and interleaved with hard negatives (BM25, dense or hybrid)."""
 
     strategy: str = field(default=STRATEGY, metadata={"help": "Always ``nextlong``."})
     chunk_chars: int = field(
@@ -90,7 +97,7 @@ class NExtLongConfig(BaseConfig):
     )
     search_batch: int = field(
         default=256,
-        metadata={"min": 1, "help": "Meta-chunk queries per BM25 call (many seeds are searched together)."},
+        metadata={"min": 1, "help": "Meta-chunk queries per search call (many seeds are searched together)."},
     )
     bm25_backend: str = field(
         default="numpy",
@@ -138,6 +145,7 @@ class NExtLongConfig(BaseConfig):
         super().__post_init__()
         if self.strategy != STRATEGY:
             raise ConfigError(f"NExtLongConfig needs strategy 'nextlong', got {self.strategy!r}.")
+        self.check_retrieval(ConfigError)
         if self.cut_policy != "truncate":
             raise ConfigError(
                 "nextlong fills rows to exactly target_tokens by cutting the last piece: set cut_policy='truncate'."
@@ -156,11 +164,19 @@ class NExtLongConfig(BaseConfig):
 
 @dataclass
 class NExtLongResources:
-    """The chunk pool, its retriever and the load report of the corpus, shared within a process."""
+    """The chunk pool, its retriever and the load report of the corpus, shared within a process.
+
+    ``bm25`` is always there (the hardness report's BM25 scores); ``dense`` when the run searches densely
+    or reports cosines; ``retriever`` is the one that mines (one of them, or their fusion).
+    """
 
     pool: ChunkPool
-    retriever: BM25ChunkRetriever
+    retriever: NegativeRetriever
     corpus_report: RunReport
+    bm25: BM25ChunkRetriever
+    dense: Any = None
+    """A :class:`~.negatives.dense.DenseChunkRetriever`, or ``None``."""
+    kind: str = "bm25"
 
 
 _RESOURCES: ResourceCache[tuple[Any, ...], NExtLongResources] = ResourceCache(maxsize=4)
@@ -184,6 +200,7 @@ def load_resources(config: NExtLongConfig) -> NExtLongResources:
         index_config.fingerprint(),
         config.bm25_backend,
         config.cache_dir,
+        retrieval_key(config),
     )
 
     def load() -> NExtLongResources:
@@ -203,16 +220,50 @@ def load_resources(config: NExtLongConfig) -> NExtLongResources:
             label_field=config.label_field,
             show_progress=True,
         )
-        retriever = BM25ChunkRetriever.cached(
+        bm25 = BM25ChunkRetriever.cached(
             chunk_index_key(corpus, config.chunk_chars, config.split_long_lines),
             pool,
             index_config,
             cache_dir=config.cache_dir,
             backend=config.bm25_backend,
         )
-        return NExtLongResources(pool, retriever, corpus_report)
+        dense = None
+        if config.uses_dense:
+            from .negatives.dense import DenseChunkRetriever
+
+            dense = DenseChunkRetriever.cached(
+                chunk_index_key(corpus, config.chunk_chars, config.split_long_lines),
+                pool,
+                config.embedding_config(),
+                cache_dir=config.cache_dir,
+                show_progress=True,
+            )
+        retriever = mining_retriever(config, bm25, dense)
+        return NExtLongResources(pool, retriever, corpus_report, bm25, dense, config.retriever)
 
     return _RESOURCES.get(key, load)
+
+
+def retrieval_key(config: RetrievalOptions) -> tuple[Any, ...]:
+    """What of the retrieval options changes the loaded resources (not the key: it is never cached)."""
+    if not config.uses_dense:
+        return (config.retriever,)
+    settings = config.embedding_config().settings()
+    return (config.retriever, tuple(sorted(settings.items())), config.embedding_dtype, config.hybrid_rrf_k,
+            config.hybrid_depth, getattr(config, "seed", 0))
+
+
+def mining_retriever(config: RetrievalOptions, bm25: NegativeRetriever, dense: Any) -> NegativeRetriever:
+    """The retriever that mines: BM25, the dense one, or their reciprocal-rank fusion (seeded ties)."""
+    if config.retriever == "bm25":
+        return bm25
+    if dense is None:
+        raise ConfigError(f"retriever {config.retriever!r} needs the pool's embeddings; none were loaded.")
+    if config.retriever == "dense":
+        return dense  # type: ignore[no-any-return]
+    return HybridChunkRetriever(
+        bm25, dense, rrf_k=config.hybrid_rrf_k, depth=config.hybrid_depth, seed=getattr(config, "seed", 0)
+    )
 
 
 def _slug(text: str) -> str:
@@ -246,16 +297,24 @@ HARDNESS_STATS = (  # the integer counters in report.stats that hardness_summary
     "nextlong_negatives_labelled",
     "nextlong_random_same_label",
     "nextlong_random_labelled",
+    "nextlong_negative_cosine_e6",
+    "nextlong_negatives_cosined",
+    "nextlong_random_cosine_e6",
+    "nextlong_random_cosined",
+    "nextlong_near_copies",
 )
 
 
-def hardness_summary(stats: Mapping[str, float]) -> dict[str, Any]:
+def hardness_summary(stats: Mapping[str, float], retriever: str | None = None) -> dict[str, Any]:
     """``report.extra["hardness"]`` from the (mergeable) counters in ``report.stats``.
 
     ``negative_mean_score`` vs ``random_mean_score``: mean BM25 score, against the meta-chunk as query, of
-    the chosen negatives and of random chunks of other documents. ``same_label_share`` vs
-    ``random_same_label_share``: share of negatives (random chunks) whose document has the meta-document's
-    label (``label_field``). After merging shard reports, call this again on the merged stats.
+    the chosen negatives and of random chunks of other documents (BM25 whatever ``retriever`` mined).
+    ``negative_mean_cosine`` vs ``random_mean_cosine``: the same in embedding cosine (``None`` when the run
+    has no embeddings: see ``hardness_cosine``). ``near_copy_share``: candidates dropped as near-copies over
+    those plus the negatives kept. ``same_label_share`` vs ``random_same_label_share``: share of negatives
+    (random chunks) whose document has the meta-document's label (``label_field``). After merging shard
+    reports, call this again on the merged stats.
     """
 
     def ratio(num: str, den: str, scale: float = 1.0) -> float | None:
@@ -264,49 +323,73 @@ def hardness_summary(stats: Mapping[str, float]) -> dict[str, Any]:
 
     negative = ratio("nextlong_negative_score_e6", "nextlong_negatives_scored", _SCORE_SCALE)
     random = ratio("nextlong_random_score_e6", "nextlong_random_scored", _SCORE_SCALE)
-    return {
-        "negative_mean_score": negative,
-        "random_mean_score": random,
-        "score_ratio": round(negative / random, 3) if negative is not None and random else None,
-        "negatives_scored": int(stats.get("nextlong_negatives_scored", 0)),
-        "random_scored": int(stats.get("nextlong_random_scored", 0)),
-        "same_label_share": ratio("nextlong_negatives_same_label", "nextlong_negatives_labelled"),
-        "random_same_label_share": ratio("nextlong_random_same_label", "nextlong_random_labelled"),
-    }
+    cosine = ratio("nextlong_negative_cosine_e6", "nextlong_negatives_cosined", _SCORE_SCALE)
+    random_cosine = ratio("nextlong_random_cosine_e6", "nextlong_random_cosined", _SCORE_SCALE)
+    near = int(stats.get("nextlong_near_copies", 0))
+    kept = int(stats.get("nextlong_negatives_scored", 0))
+    out: dict[str, Any] = {"retriever": retriever} if retriever is not None else {}
+    out.update(
+        {
+            "negative_mean_score": negative,
+            "random_mean_score": random,
+            "score_ratio": round(negative / random, 3) if negative is not None and random else None,
+            "negatives_scored": kept,
+            "random_scored": int(stats.get("nextlong_random_scored", 0)),
+            "same_label_share": ratio("nextlong_negatives_same_label", "nextlong_negatives_labelled"),
+            "random_same_label_share": ratio("nextlong_random_same_label", "nextlong_random_labelled"),
+            "negative_mean_cosine": cosine,
+            "random_mean_cosine": random_cosine,
+            "near_copies": near,
+            "near_copy_share": round(near / (near + kept), 4) if near + kept else None,
+        }
+    )
+    return out
 
 
 def _tally_hardness(
     row: MinedRow,
-    pool: ChunkPool,
-    retriever: BM25ChunkRetriever,
+    resources: NExtLongResources,
     samples: int,
     rng: np.random.Generator,
     report: RunReport,
 ) -> None:
+    """Count the hardness figures of one mined row into ``report.stats`` (integers, mergeable)."""
+    pool = resources.pool
     label = pool.labels.get(row.doc_id)
-    negative_score = 0.0
-    n_negatives = 0
+    queries = [pool.texts[g.meta] for g in row.groups]
+    negatives = [[hit.doc_id for hit in g.negatives] for g in row.groups]
+    if resources.kind == "bm25":  # the hits' own scores are BM25 scores
+        bm25 = [[hit.score for hit in g.negatives] for g in row.groups]
+    else:
+        bm25 = resources.bm25.score(queries, negatives)
     same = labelled = 0
     for group in row.groups:
         for hit in group.negatives:
-            negative_score += hit.score
-            n_negatives += 1
             other = pool.label_of_chunk(pool.positions[hit.doc_id])
             if label is not None and other is not None:
                 labelled += 1
                 same += other == label
-    report.count("nextlong_negative_score_e6", round(negative_score * _SCORE_SCALE))
-    report.count("nextlong_negatives_scored", n_negatives)
+    report.count("nextlong_negative_score_e6", round(sum(map(sum, bm25)) * _SCORE_SCALE))
+    report.count("nextlong_negatives_scored", row.n_negatives)
     report.count("nextlong_negatives_same_label", same)
     report.count("nextlong_negatives_labelled", labelled)
+    report.count("nextlong_near_copies", row.near_copies)
+    dense = resources.dense
+    if dense is not None:
+        cosines = dense.score(queries, negatives)
+        report.count("nextlong_negative_cosine_e6", round(sum(map(sum, cosines)) * _SCORE_SCALE))
+        report.count("nextlong_negatives_cosined", sum(map(len, cosines)))
     if samples <= 0:
         return
     drawn = [hardness_sample(pool, row.doc_id, samples, rng) for _ in row.groups]
-    scores = retriever.score(
-        [pool.texts[g.meta] for g in row.groups], [[pool.chunk_ids[p] for p in draw] for draw in drawn]
-    )
+    drawn_ids = [[pool.chunk_ids[p] for p in draw] for draw in drawn]
+    scores = resources.bm25.score(queries, drawn_ids)
     report.count("nextlong_random_score_e6", round(sum(map(sum, scores)) * _SCORE_SCALE))
     report.count("nextlong_random_scored", sum(map(len, scores)))
+    if dense is not None:
+        cosines = dense.score(queries, drawn_ids)
+        report.count("nextlong_random_cosine_e6", round(sum(map(sum, cosines)) * _SCORE_SCALE))
+        report.count("nextlong_random_cosined", sum(map(len, cosines)))
     if label is not None:
         others = [pool.label_of_chunk(p) for draw in drawn for p in draw]
         report.count("nextlong_random_same_label", sum(o == label for o in others))
@@ -341,7 +424,9 @@ class NExtLongStrategy(Strategy):
 
     def summarize(self, report: RunReport) -> dict[str, Any]:
         """The run's hardness figures, from the added-up counters of every shard."""
-        return {"hardness": hardness_summary(report.stats)} if "hardness" in report.extra else {}
+        if "hardness" not in report.extra:
+            return {}
+        return {"hardness": hardness_summary(report.stats, self.config.retriever)}
 
     def num_work_items(self) -> int:
         """Seed documents of the corpus (every accepted document is a potential meta-document)."""
@@ -356,6 +441,7 @@ class NExtLongStrategy(Strategy):
             sep_tokens=sep_tokens,
             overfetch=self.config.overfetch,
             search_batch=self.config.search_batch,
+            near_copies=self.config.near_copy_settings(),
         )
 
     def drafts(self, shard: int, num_shards: int, report: RunReport) -> Iterator[Bundle]:
@@ -377,24 +463,33 @@ class NExtLongStrategy(Strategy):
         # A numpy permutation and a range: no per-document Python objects, whatever the corpus size.
         order = np.random.default_rng(config.seed).permutation(len(pool.doc_order))
         positions = shard_slice(len(order), shard, num_shards)
-        for window in _windows(positions, order, pool, config):
+        # A run of num_rows rows mines no more seeds at a time than the shard still needs: every seed is
+        # mined on its own (hits never depend on the batch), so this changes no row, only wasted searches.
+        quota = None if config.num_rows is None else _shard_rows(config.num_rows, shard, num_shards)
+        yielded = 0
+
+        def room() -> int | None:
+            return None if quota is None else max(1, quota - yielded)
+
+        for window in _windows(positions, order, pool, config, room):
             requests = [SeedRequest(pool.doc_order[int(order[i])], config.target_for(i)) for i in window]
             for position, result in zip(window, miner.mine(requests), strict=True):
                 if isinstance(result, Shortfall):
                     report.skip("seed", result.reason)
                     continue
+                yielded += 1
                 yield self._bundle(result, position, resources, report)
 
     def _bundle(
         self, row: MinedRow, position: int, resources: NExtLongResources, report: RunReport
     ) -> Bundle:
         rng = np.random.default_rng((self.config.seed, position))
-        _tally_hardness(row, resources.pool, resources.retriever, self.config.hardness_samples, rng, report)
+        _tally_hardness(row, resources, self.config.hardness_samples, rng, report)
         report.count("nextlong_seeds_mined")
         report.count("nextlong_k_sum", row.k)
         report.count("nextlong_meta_chunks", len(row.groups))
         report.count("nextlong_negatives", row.n_negatives)
-        report.extra["hardness"] = hardness_summary(report.stats)
+        report.extra["hardness"] = hardness_summary(report.stats, self.config.retriever)
         pieces = row.pieces(resources.pool)
         resources.pool.release()  # the pieces hold their own copies of the texts
         return Bundle(
@@ -407,19 +502,33 @@ class NExtLongStrategy(Strategy):
         )
 
 
+def _shard_rows(num_rows: int, shard: int, num_shards: int) -> int:
+    """Rows shard ``shard`` makes of ``num_rows`` (the pipeline's ``shard_quota``; pure)."""
+    base, extra = divmod(num_rows, num_shards)
+    return base + (1 if shard < extra else 0)
+
+
 def _windows(
-    positions: Sequence[int], order: Sequence[int] | np.ndarray, pool: ChunkPool, config: NExtLongConfig
+    positions: Sequence[int],
+    order: Sequence[int] | np.ndarray,
+    pool: ChunkPool,
+    config: NExtLongConfig,
+    room: Callable[[], int | None] = lambda: None,
 ) -> Iterator[list[int]]:
-    """Consecutive seed positions searched together: ~search_batch queries, bounded planned tokens."""
+    """Consecutive seed positions searched together: ~search_batch queries, bounded planned tokens, and
+    at most ``room()`` seeds (asked when a window opens: the rows the shard still needs)."""
     window: list[int] = []
     queries = tokens = 0
+    limit = room()
     for i in positions:
         window.append(i)
         queries += len(pool.chunk_range(pool.doc_order[int(order[i])]))
         tokens += config.target_for(i)
-        if queries >= config.search_batch or tokens >= _WINDOW_TOKENS:
+        full = limit is not None and len(window) >= limit
+        if queries >= config.search_batch or tokens >= _WINDOW_TOKENS or full:
             yield window
             window, queries, tokens = [], 0, 0
+            limit = room()
     if window:
         yield window
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import ClassVar
+
+import numpy as np
 
 from ..config import BaseConfig, ConfigError
 from ..packing import Piece
@@ -44,11 +47,9 @@ class RandomConcatStrategy(Strategy):
         super().__init__(config, context)
         self.config: RandomConcatConfig = config
 
-    def _order(self) -> list[int]:
+    def _order(self) -> np.ndarray:
         """Every document position in one seeded order: a pure function of the config, not of shards."""
-        positions = list(range(len(self.context.store(self.config.corpus_config()))))
-        random.Random(seed_for(self.config.seed, STRATEGY)).shuffle(positions)
-        return positions
+        return seeded_order(len(self.context.store(self.config.corpus_config())), self.config.seed)
 
     def num_work_items(self) -> int:
         return -(-len(self._order()) // self.config.documents_per_bundle)
@@ -61,9 +62,21 @@ class RandomConcatStrategy(Strategy):
         store = self.context.store(self.config.corpus_config())
         order, size = self._order(), self.config.documents_per_bundle
         for bundle in shard_slice(self.num_work_items(), shard, num_shards):
-            chosen = order[bundle * size : (bundle + 1) * size]
+            chosen = order[bundle * size : (bundle + 1) * size].tolist()
             pieces = (Piece(store.text(i), store.doc_id(i), role="random") for i in chosen)
             yield Bundle(key=f"bundle-{bundle}", pieces=pieces, kind="bundle")
+
+
+@lru_cache(maxsize=4)
+def seeded_order(n_documents: int, seed: int) -> np.ndarray:
+    """``range(n_documents)`` shuffled by ``random.Random`` seeded from ``seed`` (pure). Cached: every
+    strategy object of a process asks for it (counting work items, validating, drafting), and the
+    shuffle of a large corpus takes seconds."""
+    positions = list(range(n_documents))
+    random.Random(seed_for(seed, STRATEGY)).shuffle(positions)
+    order = np.asarray(positions, dtype=np.int64)
+    order.setflags(write=False)
+    return order
 
 
 register(STRATEGY, RandomConcatConfig, RandomConcatStrategy)

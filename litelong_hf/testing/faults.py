@@ -29,3 +29,25 @@ class CrashOnce:
         if shard == self.shard and not marker.exists():
             marker.touch()
             os._exit(EXIT_CODE)
+
+
+@dataclass(frozen=True)
+class StallOnNode:
+    """The first shard to reach a worker on Ray node ``node_id`` writes ``marker`` (its shard index) after
+    its first row and then hangs, so a test can remove that node while the shard is half made; on any other
+    node, or once ``marker`` exists, nothing happens (the retry of the shard completes it)."""
+
+    node_id: str
+    marker: str | os.PathLike[str]
+    seconds: float = 600.0
+
+    def __call__(self, shard: int) -> None:
+        import time
+
+        import ray
+
+        marker = Path(self.marker)
+        if marker.exists() or ray.get_runtime_context().get_node_id() != self.node_id:
+            return
+        marker.write_text(str(shard))
+        time.sleep(self.seconds)

@@ -109,3 +109,37 @@ def test_quality_of_a_generated_run_is_stored_in_its_report(tmp_path: Path) -> N
     assert quality["topic_purity"]["label_field"] == "source"
     assert 0 < quality["topic_purity"]["value"] <= 1
     assert quality["source_reuse"] == {"value": 1.0, "baseline": 1.0, "higher_is_better": False}
+
+
+@pytest.mark.parametrize(
+    ("command", "config_path", "fields"),
+    [
+        ("ruler", "litelong_hf.evaluation.tasks:SuiteConfig", "SUITE_FIELDS"),
+        ("generate", "litelong_hf.evaluation.tasks:SuiteConfig", "SUITE_FIELDS"),
+        ("quality", "litelong_hf.evaluation.quality:QualityConfig", "QUALITY_FIELDS"),
+        ("quality", "litelong_hf.evaluation.dependency:DependencyConfig", "DEPENDENCY_FIELDS"),
+    ],
+)
+def test_eval_options_are_the_config_fields(command: str, config_path: str, fields: str) -> None:
+    """Each flag of `eval ruler/generate/quality` is a config field: its name, its help, no restated default."""
+    import dataclasses
+    import importlib
+
+    from litelong_hf.cli import eval as eval_cli
+    from litelong_hf.cli.options import flag
+
+    module, name = config_path.split(":")
+    config_class = getattr(importlib.import_module(module), name)
+    by_name = {f.name: f for f in dataclasses.fields(config_class)}
+    result = runner.invoke(app, ["eval", command, "--help"], env={"COLUMNS": "400"})
+    assert result.exit_code == 0, result.output
+    for field_name in getattr(eval_cli, fields):
+        assert flag(field_name) in result.output
+        assert str(by_name[field_name].metadata["help"])[:30] in result.output
+
+
+def test_suite_flags_are_checked_by_the_config(tmp_path: Path) -> None:
+    bad = runner.invoke(app, ["eval", "generate", "--samples", "0", "--out", str(tmp_path / "s.jsonl")])
+    assert bad.exit_code == 2 and "samples must be positive" in bad.output
+    length = runner.invoke(app, ["eval", "generate", "--lengths", "4q", "--out", str(tmp_path / "s.jsonl")])
+    assert length.exit_code == 2 and "cannot read length '4q'" in length.output

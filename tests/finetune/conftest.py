@@ -29,6 +29,14 @@ def _isolated_cache(finetune_cache: Path, monkeypatch: pytest.MonkeyPatch) -> It
     monkeypatch.setenv("LITELONG_HF_NO_PROGRESS", "1")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    # huggingface_hub and datasets read these variables once, at import: their constants are what they
+    # check, so the constants are patched too (the variables reach subprocesses).
+    import datasets.config
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_OFFLINE", True, raising=False)
     yield
 
 

@@ -12,11 +12,10 @@ from litelong_hf.llm import (
     LLMStats,
     RawCompletion,
     RequestCache,
-    add_llm_usage,
     combined_stats,
 )
 from litelong_hf.llm.errors import ContextLengthExceeded
-from litelong_hf.report import RunReport
+from litelong_hf.report import LLMMeter, RunReport
 
 
 class CountingBackend(ChatLLM):
@@ -96,8 +95,8 @@ def test_usage_adds_up_across_shared_llms_and_shard_reports(tmp_path: Path) -> N
     assert combined.kinds()["debate"]["tokens_in"] == 4
 
     shard_a, shard_b = RunReport(), RunReport()
-    add_llm_usage(shard_a.llm, llms)
-    add_llm_usage(shard_b.llm, [judge])
+    LLMMeter(llms.values(), since_start=True).add_to(shard_a)  # the one route of usage into a report
+    LLMMeter([judge], since_start=True).add_to(shard_b)
     shard_a.merge(shard_b)
     assert (shard_a.llm["requests"], shard_a.llm["verdict.requests"], shard_a.llm["debate.calls"]) == (
         4,

@@ -488,6 +488,32 @@ def test_target_tokens_alone_works_on_every_preset() -> None:
     assert twelve.document_tokens == 1_048_576 * 7 // 8 // 12
 
 
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"small_chunk_tokens": 0}, "small_chunk_tokens must be positive, got 0."),
+        ({"documents_per_row": 0}, "documents_per_row must be positive, got 0."),
+        ({"max_topics": 0}, "max_topics must be positive, got 0."),
+        ({"qa_retries": -1}, "qa_retries must be 0 or more, got -1."),
+        ({"question_max_chars": 10}, "question_max_chars must be >= 16, got 10."),
+        ({"target_tokens": 64, "documents_per_row": 64}, "document_tokens must be positive, got 0."),
+    ],
+)
+def test_field_bounds_are_the_fields_metadata(overrides: dict[str, int], message: str) -> None:
+    """Positive / at-least bounds live in each field's ``min`` metadata, checked once by BaseConfig (the
+    derived document sizes included) and shown in the flag's help."""
+    import dataclasses
+
+    from litelong_hf.cli.options import help_text
+
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+        HierarchicalConfig(**overrides)
+    by_name = {f.name: f for f in dataclasses.fields(HierarchicalConfig)}
+    assert help_text(by_name[next(iter(overrides))]).endswith(
+        f"At least {by_name[next(iter(overrides))].metadata['min']}."
+    )
+
+
 def test_bad_configs_name_the_fix(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="grouping"):
         HierarchicalConfig(grouping="outlet")

@@ -69,12 +69,16 @@ class HierarchicalConfig(BaseConfig):
         },
     )
     max_topics: int | None = field(
-        default=None, metadata={"help": "Most topics to retrieve for (a seeded sample; ``None``: all)."}
+        default=None,
+        metadata={"min": 1, "help": "Most topics to retrieve for (a seeded sample; ``None``: all)."},
     )
     documents_per_topic: int = field(
-        default=1, metadata={"help": "``grouping: topic``: documents' worth of text retrieved per topic."}
+        default=1,
+        metadata={"min": 1, "help": "``grouping: topic``: documents' worth of text retrieved per topic."},
     )
-    max_hits: int = field(default=4000, metadata={"help": "``grouping: topic``: most BM25 hits per topic."})
+    max_hits: int = field(
+        default=4000, metadata={"min": 1, "help": "``grouping: topic``: most BM25 hits per topic."}
+    )
     min_relative_score: float = field(
         default=0.3,
         metadata={
@@ -84,23 +88,30 @@ class HierarchicalConfig(BaseConfig):
     documents_per_row: int = field(
         default=1,
         metadata={
-            "help": "Documents a row is sized for (the paper: 1, 4, 8, 12); sets the default document_tokens."
+            "min": 1,
+            "help": "Documents a row is sized for (the paper: 1, 4, 8, 12); sets the default document_tokens.",
         },
     )
     document_tokens: int | None = field(
         default=None,
         metadata={
-            "help": "Largest document (whole medium chunks); ``None``: target_tokens x 7/8 / documents_per_row."
+            "min": 1,
+            "help": "Largest document (whole medium chunks); ``None``: target_tokens x 7/8 / documents_per_row.",
         },
     )
     min_document_tokens: int | None = field(
         default=None,
         metadata={
-            "help": "Shortest document used (shorter ones are counted); ``None``: 0.4 x document_tokens."
+            "min": 0,
+            "help": "Shortest document used (shorter ones are counted); ``None``: 0.4 x document_tokens.",
         },
     )
-    small_chunk_tokens: int = field(default=4096, metadata={"help": "Largest small chunk (the paper's ~4K)."})
-    medium_chunk_size: int = field(default=4, metadata={"help": "Small chunks per medium chunk (ours)."})
+    small_chunk_tokens: int = field(
+        default=4096, metadata={"min": 1, "help": "Largest small chunk (the paper's ~4K)."}
+    )
+    medium_chunk_size: int = field(
+        default=4, metadata={"min": 1, "help": "Small chunks per medium chunk (ours)."}
+    )
     question_plan: str = field(
         default="sampled",
         metadata={
@@ -113,22 +124,27 @@ class HierarchicalConfig(BaseConfig):
     hierarchical_questions: int = field(
         default=5,
         metadata={
+            "min": 0,
             "help": "``question_plan: sampled``: hierarchical questions per document (the paper's N1 = 5): one "
             "from the document summary, then a sampled medium chunk's summary and one of its small chunks, in "
-            "reading order, until the count is reached."
+            "reading order, until the count is reached.",
         },
     )
     global_questions: int = field(
-        default=3, metadata={"help": "``question_plan: exhaustive``: questions from the document summary."}
+        default=3,
+        metadata={"min": 0, "help": "``question_plan: exhaustive``: questions from the document summary."},
     )
     medium_questions: int = field(
-        default=2, metadata={"help": "``question_plan: exhaustive``: questions per medium chunk summary."}
+        default=2,
+        metadata={"min": 0, "help": "``question_plan: exhaustive``: questions per medium chunk summary."},
     )
     small_questions: int = field(
-        default=1, metadata={"help": "``question_plan: exhaustive``: detailed questions per small chunk."}
+        default=1,
+        metadata={"min": 0, "help": "``question_plan: exhaustive``: detailed questions per small chunk."},
     )
     diverse_questions: int = field(
-        default=9, metadata={"help": "Questions per document from the type pool (the paper's N2 = 9)."}
+        default=9,
+        metadata={"min": 0, "help": "Questions per document from the type pool (the paper's N2 = 9)."},
     )
     question_types: list[str] = field(
         default_factory=lambda: list(QUESTION_TYPES),
@@ -138,10 +154,10 @@ class HierarchicalConfig(BaseConfig):
         default=0.6, metadata={"help": "Chance (seeded per row) of revisit questions per earlier document."}
     )
     revisit_questions: int = field(
-        default=3, metadata={"help": "Questions per revisit of an earlier document."}
+        default=3, metadata={"min": 0, "help": "Questions per revisit of an earlier document."}
     )
     max_documents_per_row: int | None = field(
-        default=None, metadata={"help": "Most documents per row (``None``: as many as fit)."}
+        default=None, metadata={"min": 1, "help": "Most documents per row (``None``: as many as fit)."}
     )
     min_row_fill: float = field(
         default=0.5,
@@ -154,11 +170,13 @@ class HierarchicalConfig(BaseConfig):
         default="hierarchical_v2",
         metadata={"help": "Prompt set: a packaged version or a YAML file (hashed)."},
     )
-    summary_max_tokens: int = field(default=256, metadata={"help": "Most tokens of one summary."})
+    summary_max_tokens: int = field(default=256, metadata={"min": 1, "help": "Most tokens of one summary."})
     question_max_chars: int = field(
-        default=200, metadata={"help": "Longest question the JSON schema allows."}
+        default=200, metadata={"min": 16, "help": "Longest question the JSON schema allows."}
     )
-    answer_max_chars: int = field(default=300, metadata={"help": "Longest answer the JSON schema allows."})
+    answer_max_chars: int = field(
+        default=300, metadata={"min": 8, "help": "Longest answer the JSON schema allows."}
+    )
     llm_token_ratio: float = field(
         default=1.25, metadata={"help": "LLM tokens per target token, with a margin, to fit requests."}
     )
@@ -185,7 +203,10 @@ class HierarchicalConfig(BaseConfig):
     )
     qa_retries: int = field(
         default=2,
-        metadata={"help": "Requests with another seed for the pairs that failed a gate, before dropping."},
+        metadata={
+            "min": 0,
+            "help": "Requests with another seed for the pairs that failed a gate, before dropping.",
+        },
     )
     min_answer_overlap: float = field(
         default=0.5,
@@ -207,50 +228,25 @@ class HierarchicalConfig(BaseConfig):
     )
 
     def __post_init__(self) -> None:
-        super().__post_init__()
         if isinstance(self.question_types, str):
             self.question_types = [t.strip() for t in self.question_types.split(",") if t.strip()]
         if isinstance(self.topic_queries, str):
             self.topic_queries = [t.strip() for t in self.topic_queries.split(",") if t.strip()]
+        if self.documents_per_row > 0:  # else the metadata check names it
+            if self.document_tokens is None:
+                self.document_tokens = int(self.target_tokens * (1 - QUESTION_SHARE) / self.documents_per_row)
+            if self.min_document_tokens is None:
+                self.min_document_tokens = int(self.document_tokens * MIN_DOCUMENT_SHARE)
+        super().__post_init__()  # every field's choices/min metadata, the derived sizes included
         unknown = [t for t in self.question_types if t not in QUESTION_TYPES]
         if unknown:
             raise ConfigError(f"Unknown question_types {unknown}; use any of {', '.join(QUESTION_TYPES)}.")
         if self.diverse_questions > 0 and not self.question_types:
             raise ConfigError("question_types is empty but diverse_questions > 0: name at least one type.")
-        if self.documents_per_row <= 0:
-            raise ConfigError(f"documents_per_row must be positive, got {self.documents_per_row}.")
-        if self.document_tokens is None:
-            self.document_tokens = int(self.target_tokens * (1 - QUESTION_SHARE) / self.documents_per_row)
-        if self.min_document_tokens is None:
-            self.min_document_tokens = int(self.document_tokens * MIN_DOCUMENT_SHARE)
         self._check_numbers()
 
     def _check_numbers(self) -> None:
-        positive = (
-            "small_chunk_tokens",
-            "medium_chunk_size",
-            "document_tokens",
-            "summary_max_tokens",
-            "question_max_chars",
-            "answer_max_chars",
-            "documents_per_topic",
-            "max_hits",
-        )
-        for name in positive:
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}.")
-        counts = (
-            "hierarchical_questions",
-            "global_questions",
-            "medium_questions",
-            "small_questions",
-            "diverse_questions",
-        )
-        for name in (*counts, "revisit_questions", "min_document_tokens", "qa_retries"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}.")
-        if self.question_max_chars < 16 or self.answer_max_chars < 8:
-            raise ConfigError("question_max_chars must be >= 16 and answer_max_chars >= 8.")
+        """What the fields' ``min`` metadata cannot say (BaseConfig checks that): shares, ratios, relations."""
         for name in ("revisit_probability", "min_row_fill", "min_relative_score", "min_answer_overlap"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} must be in [0, 1], got {getattr(self, name)}.")
@@ -258,10 +254,6 @@ class HierarchicalConfig(BaseConfig):
             raise ConfigError(f"max_question_copy must be in (0, 1], got {self.max_question_copy}.")
         if self.llm_token_ratio <= 0:
             raise ConfigError(f"llm_token_ratio must be positive, got {self.llm_token_ratio}.")
-        for name in ("max_documents_per_row", "max_topics"):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise ConfigError(f"{name} must be positive or None, got {value}.")
         assert self.document_tokens is not None and self.min_document_tokens is not None
         if self.min_document_tokens > self.document_tokens:
             raise ConfigError(

@@ -14,7 +14,6 @@ headings (``POLITICAL SCIENCE / Political Process / Elections``), in a seeded or
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import random
@@ -23,13 +22,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...config import BaseConfig, ConfigError
+from ...config import ConfigError
 from ...corpus import Document, load_documents
 from ...progress import progress_bar
 from ...report import RunReport
 from ...tokens import TokenCounter
 from ..chunk_tree import ChunkTree, build_tree, document_windows, sub_tree
 from ..common import hits_needed, order_documents, seed_for
+from ..context import StrategyContext
 from .config import HierarchicalConfig
 
 STREAM_SEPARATOR = "\n\n"
@@ -196,15 +196,17 @@ def topic_titles(config: HierarchicalConfig) -> list[str]:
 
 
 def topic_streams(
-    config: HierarchicalConfig, short: Sequence[Document], tokens: dict[str, int], report: RunReport
+    config: HierarchicalConfig,
+    short: Sequence[Document],
+    tokens: dict[str, int],
+    report: RunReport,
+    context: StrategyContext,
 ) -> list[Stream]:
     """One stream per topic: its relevant BM25 hits among ``short`` documents (``tokens``: their token
-    counts), each corpus document used by one topic only."""
-    from ..litelong import LiteLongConfig, LiteLongStrategy
-
+    counts), each corpus document used by one topic only. The index is the corpus's document index that
+    ``context`` opens (the one LiteLong searches too)."""
     c = config
-    shared = {f.name: getattr(c, f.name) for f in dataclasses.fields(BaseConfig) if f.name != "strategy"}
-    index, _ = LiteLongStrategy(LiteLongConfig(**shared)).corpus()  # LiteLong's cached index of the corpus
+    index, _ = context.document_index(c.corpus_config(), c.index_config())
     docs = {d.id: d for d in short}
     texts = {d.id: d.text for d in short}
     titles = topic_titles(c)
@@ -267,15 +269,16 @@ def document_set_key(c: HierarchicalConfig) -> str:
 _DOCUMENT_SETS: dict[str, DocumentSet] = {}
 
 
-def build_document_set(config: HierarchicalConfig) -> DocumentSet:
-    """Every document of the run in run order (a seeded shuffle), built once per process."""
+def build_document_set(config: HierarchicalConfig, context: StrategyContext) -> DocumentSet:
+    """Every document of the run in run order (a seeded shuffle), built once per process; the BM25 index
+    of ``grouping: topic`` comes from ``context``."""
     key = document_set_key(config)
     if key not in _DOCUMENT_SETS:
-        _DOCUMENT_SETS[key] = _build(config)
+        _DOCUMENT_SETS[key] = _build(config, context)
     return _DOCUMENT_SETS[key]
 
 
-def _build(c: HierarchicalConfig) -> DocumentSet:
+def _build(c: HierarchicalConfig, context: StrategyContext) -> DocumentSet:
     counter = TokenCounter.get(c.tokenizer)
     corpus_report = RunReport()
     docs = load_documents(c.corpus_config(), corpus_report)
@@ -283,7 +286,7 @@ def _build(c: HierarchicalConfig) -> DocumentSet:
     streams, short, skipped = group_streams(docs, counts, c.grouping, c.group_field, c.min_doc_tokens)
     if c.grouping == "topic":
         counted = {d.id: n for d, n in zip(docs, counts, strict=True)}
-        streams.extend(topic_streams(c, short, {d.id: counted[d.id] for d in short}, corpus_report))
+        streams.extend(topic_streams(c, short, {d.id: counted[d.id] for d in short}, corpus_report, context))
         unused = len(short) - corpus_report.stats.get("documents_in_topic_bundles", 0)
         if unused:
             skipped["short and in no topic bundle"] += unused

@@ -80,7 +80,7 @@ class HierarchicalStrategy(Strategy):
         return len(self.document_set().documents)
 
     def document_set(self) -> DocumentSet:
-        return build_document_set(self.config)
+        return build_document_set(self.config, self.context)
 
     def summarize(self, report: RunReport) -> dict[str, Any]:
         """The run's LLM cost and QA gate pass rates, from the added-up shard counters."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 
 def negatives_per_chunk(
@@ -34,13 +34,15 @@ def fill_round_robin(
     used_content: Collection[int],
     target_tokens: int,
     sep_tokens: int,
+    accept: Callable[[int], bool] | None = None,
 ) -> tuple[list[list[int]], int]:
     """Pick negatives for each meta-chunk until the row (pieces plus separators) reaches the target.
 
     Meta-chunk ``g`` takes its next best candidate in turn (g = 0, 1, ..., p-1, 0, ...), skipping content
     already in the row (the meta-chunks' own, ``used_content``, and earlier picks) and candidates longer
     than the whole row. So every meta-chunk gets its top negatives first and the groups differ by at most
-    one negative unless a candidate list runs out.
+    one negative unless a candidate list runs out. ``accept`` (a pool position -> keep it?), asked only
+    about candidates that would be picked, can veto more (the near-copy filter).
 
     Returns:
         The picked indexes into ``candidates[g]`` per group, and the planned tokens (which reach
@@ -58,6 +60,8 @@ def fill_round_robin(
                 _, content, n_tokens = options[cursor[g]]
                 cursor[g] += 1
                 if content in used or n_tokens > target_tokens or n_tokens <= 0:
+                    continue
+                if accept is not None and not accept(options[cursor[g] - 1][0]):
                     continue
                 used.add(content)
                 picked[g].append(cursor[g] - 1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -12,6 +12,7 @@ import numpy as np
 from ...index import Hit
 from ...packing import Piece
 from .arithmetic import Candidate, fill_round_robin, negatives_per_chunk, trim_to_target
+from .nearcopy import NearCopyFilter, NearCopySettings, VectorLookup, vector_lookup
 from .pool import ChunkPool, CorpusTooSmallError, NegativeMiningError
 from .retriever import NegativeRetriever
 
@@ -52,6 +53,8 @@ class MinedRow:
     groups: list[MinedGroup]
     planned_tokens: int
     """Tokens of the pieces and separators (>= target_tokens; the excess is cut from the last piece)."""
+    near_copies: int = 0
+    """Candidates dropped as near-copies of a meta-chunk or of a negative picked before them."""
 
     def pieces(self, pool: ChunkPool) -> list[Piece]:
         """Meta-chunk at the head of its group, then its negatives; roles ``meta`` / ``negative``."""
@@ -81,6 +84,8 @@ class NegativeMiner:
             as one text, and merges at piece boundaries (``"end." + "\n\n"``) make it a little shorter
             than the sum of the pieces' own counts; the slack keeps such a row full. Pieces past the
             row's end are never packed.
+        near_copies: the near-copy filter (:mod:`.nearcopy`); ``None`` or inactive settings: none. Its
+            cosine test uses the retriever's ``vectors(chunk_ids)`` when it has one (dense, hybrid).
     """
 
     def __init__(
@@ -92,6 +97,7 @@ class NegativeMiner:
         overfetch: float = 1.5,
         search_batch: int = 256,
         slack: float = 1 / 128,
+        near_copies: NearCopySettings | None = None,
     ) -> None:
         if overfetch < 1:
             raise NegativeMiningError(f"overfetch must be >= 1, got {overfetch}.")
@@ -103,6 +109,8 @@ class NegativeMiner:
         self.sep_tokens = sep_tokens
         self.overfetch = overfetch
         self.search_batch = max(1, search_batch)
+        self.near_copies = near_copies if near_copies is not None and near_copies.active else None
+        self._vectors: VectorLookup | None = vector_lookup(retriever)
 
     def check_pool(self, target_tokens: int) -> None:
         """Raise :class:`CorpusTooSmallError` when even the whole pool cannot fill one row."""
@@ -201,7 +209,11 @@ class NegativeMiner:
         goal = self.planned_target(seed.target_tokens)
         while True:
             candidates = [self._candidates(group_hits) for group_hits in hits]
-            picked, total = fill_round_robin(meta_tokens, candidates, own_content, goal, self.sep_tokens)
+            keep = self._near_copy_filter(metas, hits)
+            accept = keep[1] if keep is not None else None
+            picked, total = fill_round_robin(
+                meta_tokens, candidates, own_content, goal, self.sep_tokens, accept
+            )
             if total >= goal or (fetched >= limit and total >= seed.target_tokens):
                 break
             if fetched >= limit:
@@ -217,8 +229,31 @@ class NegativeMiner:
                 [pool.texts[i] for i in metas], fetched, [own] * len(metas), allow=allow
             )
         groups = [MinedGroup(meta, [hits[g][j] for j in picked[g]]) for g, meta in enumerate(metas)]
-        row = MinedRow(seed.doc_id, seed.target_tokens, k, groups, total)
+        dropped = keep[0].dropped if keep is not None else 0
+        row = MinedRow(seed.doc_id, seed.target_tokens, k, groups, total, dropped)
         return _trimmed(row, pool, self.sep_tokens, goal)
+
+    def _near_copy_filter(
+        self, metas: range, hits: Sequence[Sequence[Hit]]
+    ) -> tuple[NearCopyFilter, Callable[[int], bool]] | None:
+        """A fresh filter for one fill of a row, and the ``accept`` predicate of pool positions it backs."""
+        settings = self.near_copies
+        if settings is None:
+            return None
+        pool = self.pool
+        vectors: dict[int, np.ndarray] = {}
+        meta_vectors = None
+        if settings.cosine is not None and self._vectors is not None:
+            wanted = list(metas) + sorted({pool.positions[h.doc_id] for group in hits for h in group})
+            found = self._vectors([pool.chunk_ids[p] for p in wanted])
+            vectors = dict(zip(wanted, found, strict=True))
+            meta_vectors = found[: len(metas)]
+        keep = NearCopyFilter([pool.texts[i] for i in metas], settings, meta_vectors)
+
+        def accept(position: int) -> bool:
+            return keep.admit(pool.texts[position], vectors.get(position))
+
+        return keep, accept
 
     def planned_target(self, target_tokens: int) -> int:
         """Tokens a plan for a row of ``target_tokens`` aims at (the target plus the slack)."""
@@ -252,7 +287,7 @@ def _trimmed(row: MinedRow, pool: ChunkPool, sep_tokens: int, goal: int) -> Mine
         keep -= 1 + len(negatives)
     planned = sum(lengths[: sum(1 + len(g.negatives) for g in groups)])
     planned += sep_tokens * max(sum(1 + len(g.negatives) for g in groups) - 1, 0)
-    return MinedRow(row.doc_id, row.target_tokens, row.k, groups, planned)
+    return MinedRow(row.doc_id, row.target_tokens, row.k, groups, planned, row.near_copies)
 
 
 def hardness_sample(pool: ChunkPool, doc_id: str, n: int, rng: np.random.Generator) -> list[int]:

@@ -8,13 +8,14 @@ of millions of chunks holds no Python strings.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ... import layout
+from ...idmap import LazyStrings
 from ...progress import progress_bar
 from ...tokens import TokenCounter
 from .pool import CHUNK_MARK, ChunkPool, chunk_id, content_class, document_label, pool_chunks
@@ -113,7 +114,7 @@ def open_pool(store: DocumentStore, folder: Path) -> ChunkPool:
     )
 
 
-class _LazyIds(Sequence[str]):
+class _LazyIds(LazyStrings):
     """Ids computed from arrays on access (a chunk pool of millions holds no Python strings)."""
 
     def __init__(self, store: DocumentStore, owners: np.ndarray) -> None:
@@ -124,27 +125,6 @@ class _LazyIds(Sequence[str]):
 
     def __len__(self) -> int:
         return len(self.owners)
-
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> list[str]: ...
-
-    def __getitem__(self, i: int | slice) -> str | list[str]:
-        if isinstance(i, slice):
-            return [self._at(j) for j in range(*i.indices(len(self)))]
-        return self._at(i)
-
-    def __iter__(self) -> Iterator[str]:
-        return (self._at(i) for i in range(len(self)))
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence) or isinstance(other, str):
-            return NotImplemented
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 class _ChunkIds(_LazyIds):
@@ -201,8 +181,17 @@ class _Positions(Mapping[str, int]):
         self, store: DocumentStore, starts: np.ndarray, stops: np.ndarray, indexes: np.ndarray, ids: _ChunkIds
     ) -> None:
         self.store, self.starts, self.stops, self.indexes, self.ids = store, starts, stops, indexes, ids
+        self._memo: dict[str, int] = {}  # a row plan asks for the same hits several times (bounded)
 
     def __getitem__(self, cid: str) -> int:
+        found = self._memo.get(cid)
+        if found is None:
+            if len(self._memo) >= 1 << 16:
+                self._memo.clear()
+            found = self._memo[cid] = self._find(cid)
+        return found
+
+    def _find(self, cid: str) -> int:
         doc_id, mark, index = cid.rpartition(CHUNK_MARK)
         if not mark or not index.isdigit():
             raise KeyError(cid)

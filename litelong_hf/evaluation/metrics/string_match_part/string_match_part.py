@@ -8,37 +8,19 @@ A local ``evaluate`` metric module: load it by path (it is never fetched from th
 Matching is case-insensitive substring search; the score is a percentage averaged over samples.
 """
 
-import datasets
 import evaluate
 
+from litelong_hf.evaluation.scoring import aggregate, metric_info
+
 _DESCRIPTION = "Whether any reference occurs (case-insensitive substring) in each prediction, averaged."
-_CITATION = "Hsieh et al., RULER: What's the Real Context Size of Your Long-Context Language Models? (2024)"
-_KWARGS = """
-Args:
-    predictions: list of generated strings.
-    references: list of lists of reference strings (one list per prediction).
-Returns:
-    string_match_part: mean over samples of 100 * (1 if any reference is found else 0), in [0, 100].
-"""
+_RETURNS = "string_match_part: mean over samples of 100 * (1 if any reference is found else 0), in [0, 100]."
 
 
 class StringMatchPart(evaluate.Metric):
+    """The score of :func:`litelong_hf.evaluation.scoring.string_match_part`, averaged (one definition of it)."""
+
     def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS,
-            features=datasets.Features(
-                {
-                    "predictions": datasets.Value("string"),
-                    "references": datasets.Sequence(datasets.Value("string")),
-                }
-            ),
-        )
+        return metric_info(_DESCRIPTION, _RETURNS)
 
     def _compute(self, predictions: list[str], references: list[list[str]]) -> dict[str, float]:
-        scores = []
-        for prediction, refs in zip(predictions, references, strict=True):
-            text = prediction.lower()
-            scores.append(1.0 if any(ref.lower() in text for ref in refs) else 0.0)
-        return {"string_match_part": round(100 * sum(scores) / len(scores), 2) if scores else 0.0}
+        return aggregate("string_match_part", predictions, references)

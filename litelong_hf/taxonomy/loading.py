@@ -1,59 +1,28 @@
-# Over 400 lines on purpose: four file formats, the Hub set, selection and ordering share one validation path.
-"""The topic taxonomy: (top category, subcategory) pairs that seed LiteLong's topic debate.
-
-Three sources give the same :class:`TaxonomyEntry` list, in file order, with case-insensitive duplicates
-removed:
-
-- ``"bisac"`` (default): the packaged ``litelong_hf/data/bisac.tsv``, all 54 current BISAC major subjects
-  with real subject-heading codes;
-- a local or fsspec file, ``.csv``, ``.tsv``, ``.json`` (array of objects) or ``.jsonl``, optionally
-  compressed (``.gz`` ...), with a top-category and a subcategory column;
-- the Hub set ``HuggingFaceTB/bisac_expanded_final`` used by the LiteLong paper (needs the network).
-
-:func:`select_entries` then narrows the list for a run, down to a single subcategory if wanted.
-
-Example::
-
-    entries = load_taxonomy()                                   # packaged BISAC file
-    run = select_entries(entries, top_categories=["SCI"], sample=8, seed=1)
-    cache_key = taxonomy_fingerprint(run)
-"""
+"""Loading a taxonomy: the packaged BISAC file, a CSV/TSV/JSON/JSONL file (local or fsspec), or a Hub set."""
 
 from __future__ import annotations
 
 import csv
-import difflib
 import functools
-import hashlib
 import io
 import json
 import os
-import random
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-BISAC = "bisac"
-"""Source name of the packaged BISAC taxonomy file."""
-HUB_DATASET = "HuggingFaceTB/bisac_expanded_final"
-"""The Hub taxonomy of the LiteLong paper: 34,175 rows (top_category, subcategory, subtopic, expansion_factor)."""
-DEFAULT_EXPANSION_FACTOR = 5
-"""Subtopics asked per debater are ``2 × expansion_factor``; this is the factor when a row leaves it empty."""
-NON_CLASSIFIABLE_CODE = "NON"
-NON_CLASSIFIABLE = "NON-CLASSIFIABLE"
-
-TOP_COLUMNS = ("top_category", "top")
-"""Accepted names (case-insensitive) of the top-category column, in order of preference."""
-SUB_COLUMNS = ("subcategory", "sub")
-"""Accepted names (case-insensitive) of the subcategory column, in order of preference."""
-OPTIONAL_COLUMNS = ("top_code", "code", "exclude", "expansion_factor")
-"""Optional columns; any other column (e.g. the Hub set's ``subtopic``) is ignored."""
-EXCLUDE_COLUMNS = ("exclude", "not")
-"""Accepted names (case-insensitive) of the exclusions column, in order of preference: ours, then the Hub
-set's ``not`` (the name the LiteLong scripts read)."""
+from .entries import (
+    BISAC,
+    EXCLUDE_COLUMNS,
+    HUB_DATASET,
+    OPTIONAL_COLUMNS,
+    SUB_COLUMNS,
+    TOP_COLUMNS,
+    TaxonomyEntry,
+    TaxonomyError,
+)
 
 _PACKAGED_SOURCE = "litelong_hf/data/bisac.tsv"
 _BISAC_CODE = re.compile(r"^[A-Z]{3}\d{6}$")
@@ -63,69 +32,6 @@ _FIX_HINT = (
     "use the packaged taxonomy (load_taxonomy('bisac'), works offline) or a local CSV/TSV/JSON/JSONL file "
     "with top_category and subcategory columns"
 )
-
-
-class TaxonomyError(ValueError):
-    """A taxonomy cannot be loaded or a selection is invalid; the message names the fix."""
-
-
-@dataclass(frozen=True)
-class TaxonomyEntry:
-    """One (top category, subcategory) pair of the taxonomy, e.g. ``SCIENCE / Space Science / Astronomy``."""
-
-    top: str
-    """Top category (BISAC major subject), e.g. ``SCIENCE``."""
-    sub: str
-    """Subcategory within ``top``, e.g. ``Space Science / Astronomy`` or ``Life Sciences / Biology``."""
-    top_code: str = ""
-    """Three-letter BISAC code of ``top`` (``SCI``), empty when unknown."""
-    code: str = ""
-    """BISAC subject code of the subcategory heading (``SCI004000``), empty when unknown."""
-    exclude: str = ""
-    """Text for "avoid topics that fall under ..." in the debate prompt; empty for none."""
-    expansion_factor: int | None = None
-    """Per-pair expansion factor; ``None`` means :data:`DEFAULT_EXPANSION_FACTOR`."""
-
-    def __post_init__(self) -> None:
-        for name in ("top", "sub", "top_code", "code", "exclude"):
-            if not isinstance(getattr(self, name), str):
-                raise TaxonomyError(f"TaxonomyEntry.{name} must be a string, got {getattr(self, name)!r}.")
-        if not self.top.strip() or not self.sub.strip():
-            raise TaxonomyError(
-                f"TaxonomyEntry needs a non-empty top and sub, got top={self.top!r}, sub={self.sub!r}."
-            )
-        factor = self.expansion_factor
-        if factor is not None and (isinstance(factor, bool) or not isinstance(factor, int) or factor < 1):
-            raise TaxonomyError(f"expansion_factor must be a positive integer or None, got {factor!r}.")
-
-    @property
-    def key(self) -> str:
-        """The BISAC-style literal ``"TOP / Sub"``, e.g. ``"SCIENCE / Space Science / Astronomy"``."""
-        return f"{self.top} / {self.sub}"
-
-    @property
-    def effective_expansion_factor(self) -> int:
-        """``expansion_factor``, or :data:`DEFAULT_EXPANSION_FACTOR` when the row leaves it empty."""
-        return self.expansion_factor if self.expansion_factor is not None else DEFAULT_EXPANSION_FACTOR
-
-    @property
-    def is_non_classifiable(self) -> bool:
-        """True for BISAC's NON-CLASSIFIABLE section, which is left out of topic generation by default."""
-        return self.top_code.upper() == NON_CLASSIFIABLE_CODE or self.top.strip().upper() == NON_CLASSIFIABLE
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain-dict form (for provenance, JSON and datasets columns)."""
-        return {
-            "top": self.top,
-            "sub": self.sub,
-            "top_code": self.top_code,
-            "code": self.code,
-            "exclude": self.exclude,
-            "expansion_factor": self.expansion_factor,
-        }
-
-
-# --------------------------------------------------------------------------------------------- loading
 
 
 def load_taxonomy(source: str | os.PathLike[str] = BISAC) -> list[TaxonomyEntry]:
@@ -156,8 +62,8 @@ def load_taxonomy(source: str | os.PathLike[str] = BISAC) -> list[TaxonomyEntry]
         return list(_packaged_bisac())
     if text.lower() in (HUB_DATASET.lower(), "hub"):
         return _load_hub(HUB_DATASET)
-    fmt = _file_format(text)
-    if _file_exists(text):
+    fmt = file_format(text)
+    if file_exists(text):
         if fmt is None:
             raise TaxonomyError(
                 f"Cannot tell the format of taxonomy file {text!r}: name it .csv, .tsv, .json or .jsonl."
@@ -202,12 +108,12 @@ def _packaged_text() -> str:
         return (resources.files("litelong_hf") / "data" / "bisac.tsv").read_text(encoding="utf-8")
     except (NotADirectoryError, TypeError):
         # An editable install (setuptools' path hook) gives the package a second, non-directory search
-        # location, which importlib.resources on Python 3.11 rejects; the file sits beside this module.
+        # location, which importlib.resources on Python 3.11 rejects; the file sits in data/ beside this package.
         pass
     except OSError as exc:  # a broken install, not a user error
         raise _missing_packaged_file() from exc
     try:
-        return Path(__file__).resolve().with_name("data").joinpath("bisac.tsv").read_text(encoding="utf-8")
+        return (Path(__file__).resolve().parents[1] / "data" / "bisac.tsv").read_text(encoding="utf-8")
     except OSError as exc:
         raise _missing_packaged_file() from exc
 
@@ -219,7 +125,8 @@ def _missing_packaged_file() -> TaxonomyError:
     )
 
 
-def _file_format(path: str) -> str | None:
+def file_format(path: str) -> str | None:
+    """``csv``, ``tsv``, ``json`` or ``jsonl`` by the name of ``path`` (a compression suffix aside), else None."""
     name = path.lower()
     for suffix in _COMPRESSION_SUFFIXES:
         if name.endswith(suffix):
@@ -228,7 +135,8 @@ def _file_format(path: str) -> str | None:
     return _FILE_FORMATS.get(os.path.splitext(name)[1])
 
 
-def _file_exists(path: str) -> bool:
+def file_exists(path: str) -> bool:
+    """Whether ``path`` (a local path or fsspec URL) names an existing file."""
     import fsspec
 
     try:
@@ -464,192 +372,3 @@ def _load_hub(repo_id: str) -> list[TaxonomyEntry]:
         ) from exc
     numbered = ((i, record) for i, record in enumerate(records, start=1))
     return _dedupe_max_expansion(_entries(numbered, repo_id, unit="row"))
-
-
-# ------------------------------------------------------------------------------------------- selection
-
-
-def select_entries(
-    entries: Sequence[TaxonomyEntry],
-    *,
-    top_categories: Sequence[str] | None = None,
-    subcategories: Sequence[str] | None = None,
-    max_entries: int | None = None,
-    sample: int | None = None,
-    seed: int = 0,
-    include_non_classifiable: bool = False,
-) -> list[TaxonomyEntry]:
-    """Choose the entries a run uses; the result keeps the input order.
-
-    Filters apply in this order:
-
-    1. NON-CLASSIFIABLE is dropped unless ``include_non_classifiable`` is true or ``top_categories``
-       names it explicitly.
-    2. ``top_categories``: names (``"SCIENCE"``) or 3-letter codes (``"sci"``), case-insensitive. An unknown
-       name raises with the list of valid ones.
-    3. ``subcategories``: each matches, case-insensitively, an entry's subcategory (``"Life Sciences /
-       Biology"``), its last segment (``"Biology"``), its full key (``"SCIENCE / Life Sciences /
-       Biology"``) or its code (``"SCI008000"``). A name that matches nothing raises with close matches.
-    4. ``sample``: a seeded random subset of that size (``random.Random(seed)`` over the stable order);
-       all entries when ``sample`` is larger than what is left.
-    5. ``max_entries``: keep the first ``max_entries``.
-
-    Raises :class:`TaxonomyError` when the selection comes out empty, naming the filter that emptied it.
-
-    Example::
-
-        select_entries(load_taxonomy(), subcategories=["SCIENCE / Space Science / Astronomy"])  # one pair
-    """
-    if not entries:
-        raise TaxonomyError("The taxonomy is empty: load one with load_taxonomy() before selecting.")
-    for name, value in (("max_entries", max_entries), ("sample", sample)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise TaxonomyError(f"{name} must be a positive integer or None, got {value!r}.")
-    tops = _as_names(top_categories, "top_categories")
-    subs = _as_names(subcategories, "subcategories")
-    selected = list(entries)
-
-    wanted_tops = _match_tops(selected, tops) if tops is not None else None
-    if not include_non_classifiable:
-        selected = [
-            e
-            for e in selected
-            if not e.is_non_classifiable or (wanted_tops is not None and _top_of(e) in wanted_tops)
-        ]
-        _require(selected, "excluding NON-CLASSIFIABLE (pass include_non_classifiable=True to keep it)")
-    if wanted_tops is not None:
-        selected = [e for e in selected if _top_of(e) in wanted_tops]
-        _require(selected, f"top_categories={list(tops or [])}")
-    if subs is not None:
-        selected = _match_subs(selected, subs)
-    if sample is not None and sample < len(selected):
-        chosen = sorted(random.Random(seed).sample(range(len(selected)), sample))
-        selected = [selected[i] for i in chosen]
-    if max_entries is not None:
-        selected = selected[:max_entries]
-    return selected
-
-
-def _as_names(values: Sequence[str] | None, name: str) -> list[str] | None:
-    if values is None:
-        return None
-    items = [values] if isinstance(values, str) else list(values)
-    cleaned = [str(item).strip() for item in items if str(item).strip()]
-    if not cleaned:
-        raise TaxonomyError(f"{name} is empty: pass at least one name, or None for no filter.")
-    return cleaned
-
-
-def _top_of(entry: TaxonomyEntry) -> str:
-    return entry.top.casefold()
-
-
-def _match_tops(entries: Sequence[TaxonomyEntry], names: Sequence[str]) -> set[str]:
-    """The (casefolded) top categories named by ``names``; unknown names raise with the valid list."""
-    lookup: dict[str, str] = {}
-    valid: dict[str, str] = {}  # top -> "CODE (TOP)" or "TOP", first-seen order
-    for entry in entries:
-        lookup.setdefault(entry.top.casefold(), entry.top.casefold())
-        if entry.top_code:
-            lookup.setdefault(entry.top_code.casefold(), entry.top.casefold())
-        valid.setdefault(entry.top, f"{entry.top_code} ({entry.top})" if entry.top_code else entry.top)
-    unknown = [name for name in names if name.casefold() not in lookup]
-    if unknown:
-        raise TaxonomyError(
-            f"Unknown top categories {unknown}: use a name or 3-letter code; valid ones are: "
-            f"{', '.join(valid.values())}."
-        )
-    return {lookup[name.casefold()] for name in names}
-
-
-def _sub_aliases(entry: TaxonomyEntry) -> set[str]:
-    aliases = {entry.sub.casefold(), entry.key.casefold(), entry.sub.rsplit("/", 1)[-1].strip().casefold()}
-    if entry.code:
-        aliases.add(entry.code.casefold())
-    return aliases
-
-
-def _match_subs(entries: Sequence[TaxonomyEntry], names: Sequence[str]) -> list[TaxonomyEntry]:
-    wanted = {name.casefold() for name in names}
-    matched = {name: False for name in wanted}
-    selected: list[TaxonomyEntry] = []
-    for entry in entries:
-        hits = _sub_aliases(entry) & wanted
-        for hit in hits:
-            matched[hit] = True
-        if hits:
-            selected.append(entry)
-    unknown = [name for name in names if not matched[name.casefold()]]
-    if unknown:
-        pool = sorted({alias for e in entries for alias in (e.sub, e.key, e.sub.rsplit("/", 1)[-1].strip())})
-        hints = {name: difflib.get_close_matches(name, pool, n=3, cutoff=0.5) for name in unknown}
-        detail = "; ".join(
-            f"{name!r} (close: {hint})" if hint else repr(name) for name, hint in hints.items()
-        )
-        raise TaxonomyError(
-            f"subcategories {detail} match no entry (after the other filters). Use a subcategory as written "
-            f"in the taxonomy, its last segment, 'TOP / Sub', or its code."
-        )
-    return selected
-
-
-def _require(selected: Sequence[TaxonomyEntry], applied: str) -> None:
-    if not selected:
-        raise TaxonomyError(f"The selection is empty after {applied}: widen that filter.")
-
-
-# ----------------------------------------------------------------------------------------- fingerprint
-
-
-def taxonomy_fingerprint(entries: Iterable[TaxonomyEntry]) -> str:
-    """Short, stable hash (16 hex chars of SHA-256) of the selected entries, for cache keys.
-
-    It covers, in order, each entry's top, sub, exclude text and effective expansion factor: the inputs
-    that change what the topic debate produces. Codes are left out (they do not reach the prompts).
-    """
-    payload = [[e.top, e.sub, e.exclude, e.effective_expansion_factor] for e in entries]
-    blob = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
-
-
-def spread_order(entries: Sequence[TaxonomyEntry], seed: int) -> list[TaxonomyEntry]:
-    """The entries in a seeded order that spreads over top categories (pure).
-
-    Top categories are put in a seeded order and each one's subcategories too; the result then takes the
-    first subcategory of every top category, then the second of every one, and so on (round-robin). Any
-    prefix therefore covers as many top categories as it can, so a run that needs only a few subcategories
-    still draws from several categories instead of "first category first". The order depends only on the
-    entries and the seed.
-
-    Example::
-
-        spread_order(load_taxonomy(), seed=42)[:3]   # three subcategories from three top categories
-    """
-    groups: dict[str, list[TaxonomyEntry]] = {}
-    for entry in entries:
-        groups.setdefault(_top_of(entry), []).append(entry)
-    rng = random.Random(f"litelong-spread-{seed}")  # str seeds hash with SHA-512: stable across processes
-    tops = list(groups)
-    rng.shuffle(tops)
-    for top in tops:
-        rng.shuffle(groups[top])
-    longest = max((len(g) for g in groups.values()), default=0)
-    return [groups[top][i] for i in range(longest) for top in tops if i < len(groups[top])]
-
-
-def taxonomy_source_fingerprint(source: str | os.PathLike[str]) -> str | None:
-    """A hash of a custom taxonomy file's bytes, for config hashes (``None`` for the packaged BISAC file,
-    whose content belongs to the code version, and for Hub sets). A missing file gives ``"missing"``;
-    loading it later raises the clear error."""
-    text = os.fspath(source).strip()
-    if text.lower() in (BISAC, HUB_DATASET.lower(), "hub") or not _file_format(text):
-        return None
-    if not _file_exists(text):
-        return "missing"
-    import fsspec
-
-    digest = hashlib.sha256()
-    with fsspec.open(text, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]

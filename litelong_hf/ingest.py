@@ -1,0 +1,511 @@
+"""Parallel corpus ingest: read the parts of a corpus in worker processes (or Ray tasks), merge exactly.
+
+The single-process read (:func:`litelong_hf.docstore._read_into`) decides every document in source order:
+too short, not text, a duplicate of an earlier text, over the byte budget, a repeated id. Here each
+*source part* (one row group of one parquet file) is read by a worker that applies the rules that need no
+other part (text type, ``min_chars``, duplicates inside the part) and writes its candidates (id, text,
+meta JSON, SHA-1, record position) to ``<store>/ingest/part-NNNNN.arrow``; the driver then walks the
+candidates in source order applying the rules that need every earlier part (duplicates across parts,
+``max_bytes``, ``max_documents``, unique ids) and writes the store's parts exactly as the single-process
+read would: the same documents, the same part boundaries, the same bytes (test:
+``tests/test_parallel_build.py``). A finished candidate file is kept until the store is done, so an
+interrupted ingest re-reads only the parts it had not finished.
+
+Where the work runs is :class:`BuildSettings`: ``num_proc`` forked processes on this machine, or one Ray task
+per part (``executor="ray"``); :func:`run_parts` is the one place that maps a function over parts.
+
+Example::
+
+    with build_settings(num_proc=2):
+        store = open_store(CorpusConfig(source="data/*.parquet"))   # 2 processes read the parts
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from . import layout
+from .corpus import CorpusConfig, CorpusError, DocumentFilter, _resolve_files
+from .docstore import write_batches
+from .report import RunReport
+
+T = TypeVar("T")
+
+INGEST_DIR = "ingest"
+"""Folder inside an unfinished store holding the finished parts' candidates (removed when it is done)."""
+_CANDIDATE_COLUMNS = ("id", "text", "meta", "sha1", "position")
+
+
+# ------------------------------------------------------------------------------------------ where work runs
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """How many workers read a corpus and build its indexes, and where they run."""
+
+    num_proc: int | None = None
+    """Worker processes (``None`` or 1: this process)."""
+    executor: str = "local"
+    """``local`` (forked processes on this machine) or ``ray`` (one Ray task per part)."""
+    ray_address: str | None = None
+    """Ray cluster to join with ``executor="ray"`` (``None``: a local one)."""
+
+
+_SETTINGS: list[BuildSettings] = [BuildSettings()]
+
+
+def current_settings() -> BuildSettings:
+    """The build settings in force (the innermost :func:`build_settings` block's, else one process)."""
+    return _SETTINGS[-1]
+
+
+@contextlib.contextmanager
+def build_settings(
+    num_proc: int | None = None, executor: str = "local", ray_address: str | None = None
+) -> Iterator[BuildSettings]:
+    """Read corpora and build indexes inside the block with ``num_proc`` workers on ``executor`` (``ray``;
+    anything else: this machine)."""
+    if num_proc is not None and num_proc < 1:
+        raise CorpusError(f"num_proc must be positive, got {num_proc}.")
+    settings = BuildSettings(num_proc, executor, ray_address)
+    _SETTINGS.append(settings)
+    try:
+        yield settings
+    finally:
+        _SETTINGS.remove(settings)
+
+
+def resolve_settings(num_proc: int | None = None) -> BuildSettings:
+    """The settings in force, with ``num_proc`` (when given) taking the place of theirs."""
+    settings = current_settings()
+    if num_proc is None:
+        return settings
+    return BuildSettings(num_proc, settings.executor, settings.ray_address)
+
+
+def workers_for(settings: BuildSettings, n_parts: int) -> int:
+    """How many workers to start for ``n_parts`` parts (pure): never more than the parts, 1 in a daemon.
+
+    A worker process of a ``multiprocessing`` pool (a shard worker) cannot start processes of its own, so it
+    reads and builds in itself.
+    """
+    if settings.executor == "ray":
+        return max(1, n_parts)
+    if multiprocessing.current_process().daemon:
+        return 1
+    return max(1, min(settings.num_proc or 1, n_parts))
+
+
+def _ray_ready(settings: BuildSettings) -> tuple[Any, bool]:
+    """The ``ray`` module, connected (a local cluster of ``num_proc`` CPUs unless an address is given);
+    whether this call started it (and so shuts it down)."""
+    from .executors import _import_ray
+
+    ray = _import_ray()
+    if ray.is_initialized():
+        return ray, False
+    from . import executors
+
+    connect = getattr(executors, "connect_ray", None)  # the shared, fail-fast connect (when present)
+    if callable(connect):
+        connect(address=settings.ray_address, num_cpus=settings.num_proc)
+    else:
+        kwargs: dict[str, Any] = {
+            "ignore_reinit_error": True,
+            "include_dashboard": False,
+            "log_to_driver": False,
+            "configure_logging": False,
+        }
+        if settings.ray_address:
+            kwargs["address"] = settings.ray_address
+        else:
+            kwargs["_node_ip_address"] = "127.0.0.1"
+            if settings.num_proc:
+                kwargs["num_cpus"] = settings.num_proc
+        ray.init(**kwargs)
+    return ray, True
+
+
+_FORKED_JOBS: list[tuple[Callable[..., Any], Sequence[tuple[Any, ...]]]] = []
+"""The jobs of the running :func:`run_parts`, inherited by its forked workers (never pickled: a job may
+hold what only this process can read, such as a chunk pool's memory-mapped views)."""
+
+
+def _call_forked(i: int) -> Any:
+    func, jobs = _FORKED_JOBS[-1]
+    return func(*jobs[i])
+
+
+def run_parts(
+    func: Callable[..., T],
+    jobs: Sequence[tuple[Any, ...]],
+    settings: BuildSettings,
+    *,
+    on_done: Callable[[int], None] | None = None,
+) -> list[T]:
+    """``[func(*args) for args in jobs]``, run by the workers of ``settings``; results in job order.
+
+    ``func`` and its arguments must be picklable for Ray (module-level functions, plain data); forked
+    processes inherit everything. ``on_done(i)`` is called in this process as job ``i`` finishes.
+    """
+    workers = workers_for(settings, len(jobs))
+    results: list[Any] = [None] * len(jobs)
+    if settings.executor == "ray" and jobs:
+        ray, started = _ray_ready(settings)
+        try:
+            task = ray.remote(max_retries=3, retry_exceptions=False)(func)
+            pending = {task.remote(*args): i for i, args in enumerate(jobs)}
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1)
+                for ref in done:
+                    i = pending.pop(ref)
+                    try:
+                        results[i] = ray.get(ref)
+                    except Exception as exc:
+                        cause = getattr(exc, "cause", None)  # RayTaskError carries the original exception
+                        if isinstance(cause, BaseException):
+                            raise cause from None
+                        raise
+                    if on_done is not None:
+                        on_done(i)
+        finally:
+            if started:
+                ray.shutdown()
+        return results
+    if workers <= 1:
+        for i, args in enumerate(jobs):
+            results[i] = func(*args)
+            if on_done is not None:
+                on_done(i)
+        return results
+    _FORKED_JOBS.append((func, jobs))
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for i, result in enumerate(pool.imap(_call_forked, range(len(jobs)))):
+                results[i] = result
+                if on_done is not None:
+                    on_done(i)
+    finally:
+        _FORKED_JOBS.pop()
+    return results
+
+
+# ------------------------------------------------------------------------------------------ source parts
+
+
+@dataclass(frozen=True)
+class SourcePart:
+    """One independently readable piece of a corpus: a row group of a parquet file."""
+
+    number: int
+    path: str
+    row_group: int
+    first_position: int
+    """Source position (record number over the whole corpus) of the part's first record."""
+    n_records: int
+
+
+def plan_parts(spec: CorpusConfig) -> list[SourcePart] | None:
+    """The parts of ``spec``'s source, in source order, or ``None`` when it is read in one piece (the demo,
+    a Hub stream, JSON/CSV/text files)."""
+    if spec.kind != "files":
+        return None
+    files = _resolve_files(spec.source)
+    if not files or not files[0].lower().endswith(".parquet"):
+        return None
+    import fsspec
+    import pyarrow.parquet as pq
+
+    parts: list[SourcePart] = []
+    position = 0
+    for path in files:
+        if "://" not in path and os.path.getsize(path) == 0:
+            continue
+        try:
+            with fsspec.open(path, "rb") as handle:
+                meta = pq.ParquetFile(handle).metadata
+        except Exception as exc:  # pyarrow raises many types for a corrupt file
+            raise CorpusError(
+                f"Cannot read parquet files of {spec.source!r} ({type(exc).__name__}: {exc}). Check the file "
+                "is valid parquet."
+            ) from exc
+        for group in range(meta.num_row_groups):
+            rows = meta.row_group(group).num_rows
+            parts.append(SourcePart(len(parts), path, group, position, rows))
+            position += rows
+    return parts
+
+
+def _part_records(part: SourcePart) -> Iterator[dict[str, Any]]:
+    import fsspec
+    import pyarrow.parquet as pq
+
+    with fsspec.open(part.path, "rb") as handle:
+        for batch in pq.ParquetFile(handle).iter_batches(batch_size=1024, row_groups=[part.row_group]):
+            yield from batch.to_pylist()
+
+
+def _candidate_name(number: int) -> str:
+    return f"part-{number:05d}.arrow"
+
+
+def read_part(
+    spec: CorpusConfig, part: SourcePart, folder: str, meta_columns: list[str] | None = None
+) -> dict[str, Any]:
+    """Read one source part into its candidate file under ``folder`` (a worker's job); its summary.
+
+    Candidates: the records that pass the rules needing no other part, each with its SHA-1 and source
+    position. The summary: every skipped record's position by reason, and the part's meta columns (those
+    of its first candidate, or ``meta_columns`` when the driver imposes the corpus's).
+    """
+    import pyarrow as pa
+
+    rules = DocumentFilter(spec)
+    rules.meta_columns = meta_columns
+    skips: dict[str, list[int]] = {}
+    ids: list[str] = []
+    texts: list[str] = []
+    metas: list[str] = []
+    digests: list[bytes] = []
+    positions: list[int] = []
+    try:
+        for offset, record in enumerate(_part_records(part)):
+            position = part.first_position + offset
+            doc = _accept_locally(rules, position, record)
+            if isinstance(doc, str):
+                skips.setdefault(doc, []).append(position)
+                continue
+            doc_id, text, meta_json, digest = doc
+            ids.append(doc_id)
+            texts.append(text)
+            metas.append(meta_json)
+            digests.append(digest)
+            positions.append(position)
+    except CorpusError:
+        raise
+    except Exception as exc:  # pyarrow raises many types for a corrupt file
+        raise CorpusError(
+            f"Cannot read parquet files of {spec.source!r} ({type(exc).__name__}: {exc}). Check the file is "
+            "valid parquet."
+        ) from exc
+    schema = pa.schema(
+        [
+            ("id", pa.string()),
+            ("text", pa.large_string()),
+            ("meta", pa.string()),
+            ("sha1", pa.binary(20)),
+            ("position", pa.int64()),
+        ]
+    )
+    target = Path(folder) / _candidate_name(part.number)
+    write_batches(target, schema, [ids, texts, metas, digests, positions], 4096)
+    summary = {
+        "number": part.number,
+        "candidates": len(ids),
+        "skips": skips,
+        "meta_columns": rules.meta_columns,
+        "forced_meta": meta_columns is not None,
+    }
+    layout.atomic_write_json(target.with_suffix(".json"), summary)
+    return summary
+
+
+def _accept_locally(
+    rules: DocumentFilter, position: int, record: dict[str, Any]
+) -> tuple[str, str, str, bytes] | str:
+    """:meth:`DocumentFilter.accept` without the rules that need other parts (budgets, ids across parts):
+    ``(id, text, meta JSON, sha1)`` of a candidate, or the reason a record is skipped."""
+    import hashlib
+
+    from .corpus import _is_scalar, _text_and_id
+
+    spec = rules.spec
+    text, doc_id = _text_and_id(record, spec, position)
+    if not isinstance(text, str):
+        return "text is not a string"
+    if len(text.strip()) < spec.min_chars:
+        return f"shorter than min_chars={spec.min_chars}"
+    digest = hashlib.sha1(text.encode("utf-8")).digest()
+    if spec.dedup:
+        if digest in rules.seen:
+            return "exact duplicate text"
+        rules.seen.add(digest)
+    if rules.meta_columns is None:
+        id_key = spec.id_column or ("id" if "id" in record else None)
+        rules.meta_columns = [
+            k for k in record if k not in (spec.text_column, id_key) and _is_scalar(record[k])
+        ]
+    meta = {k: record[k] for k in rules.meta_columns if k in record}
+    return doc_id, text, json.dumps(meta, ensure_ascii=False, default=str), digest
+
+
+# ------------------------------------------------------------------------------------------ the merge
+
+
+def _load_summary(folder: Path, number: int) -> dict[str, Any] | None:
+    done = folder / _candidate_name(number)
+    summary = done.with_suffix(".json")
+    if done.is_file() and summary.is_file():
+        return dict(json.loads(summary.read_text(encoding="utf-8")))
+    return None
+
+
+def read_parallel(
+    spec: CorpusConfig,
+    path: Path,
+    parts: Sequence[SourcePart],
+    settings: BuildSettings,
+    *,
+    write_part: Callable[[Path, int, list[str], list[str], list[str], list[bytes]], None],
+    part_docs: int,
+    part_bytes: int,
+    advance: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Read ``parts`` with the workers of ``settings`` and write the store's parts into ``path``.
+
+    ``write_part(path, number, ids, texts, metas, sha1s)`` writes one store part (the single-process
+    read's writer); a part closes after ``part_docs`` documents or ``part_bytes`` text bytes, as there.
+    Returns what ``store.json`` records: ``parts``, ``n_documents``, ``n_bytes``, ``report``.
+    """
+    import pyarrow as pa
+
+    folder = path / INGEST_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    summaries: list[dict[str, Any] | None] = [_load_summary(folder, p.number) for p in parts]
+    todo = [p for p, s in zip(parts, summaries, strict=True) if s is None]
+    done = run_parts(read_part, [(spec, p, str(folder), None) for p in todo], settings)
+    for part, summary in zip(todo, done, strict=True):
+        summaries[part.number] = summary
+    # The corpus's meta columns are its first document's: a later part that chose others is read again.
+    first = next((s for s in summaries if s and s["candidates"]), None)
+    columns = first["meta_columns"] if first else None
+    again = [
+        p
+        for p, s in zip(parts, summaries, strict=True)
+        if s and s["candidates"] and s["meta_columns"] != columns
+    ]
+    if again:
+        for part, summary in zip(
+            again,
+            run_parts(read_part, [(spec, p, str(folder), columns) for p in again], settings),
+            strict=True,
+        ):
+            summaries[part.number] = summary
+
+    rules = DocumentFilter(spec, RunReport())
+    report = rules.report
+    assert report is not None
+    writer = _StoreParts(path, write_part, part_docs, part_bytes)
+    for part, found in zip(parts, summaries, strict=True):
+        assert found is not None
+        summary = found
+        stop: int | None = None
+        if summary["candidates"]:
+            table = pa.ipc.open_file(
+                pa.memory_map(str(folder / _candidate_name(part.number)), "r")
+            ).read_all()
+            stop = _merge_part(spec, rules, table, writer, advance)
+            del table
+        for reason, where in summary["skips"].items():
+            counted = len(where) if stop is None else sum(1 for p in where if p < stop)
+            if counted:
+                report.skip("document", reason, counted)
+        if stop is not None:
+            break
+    writer.flush()
+    rules.finish()
+    return {
+        "parts": writer.number,
+        "n_documents": rules.accepted,
+        "n_bytes": rules.bytes,
+        "report": report.to_dict(),
+    }
+
+
+class _StoreParts:
+    """The store part being filled: closed after ``part_docs`` documents or ``part_bytes`` text bytes."""
+
+    def __init__(
+        self,
+        path: Path,
+        write_part: Callable[[Path, int, list[str], list[str], list[str], list[bytes]], None],
+        part_docs: int,
+        part_bytes: int,
+    ) -> None:
+        self.path, self.write_part = path, write_part
+        self.part_docs, self.part_bytes = part_docs, part_bytes
+        self.number = 0
+        self._clear()
+
+    def _clear(self) -> None:
+        self.ids: list[str] = []
+        self.texts: list[str] = []
+        self.metas: list[str] = []
+        self.digests: list[bytes] = []
+        self.bytes = 0
+
+    def add(self, doc_id: str, text: str, meta: str, digest: bytes, size: int) -> None:
+        self.ids.append(doc_id)
+        self.texts.append(text)
+        self.metas.append(meta)
+        self.digests.append(digest)
+        self.bytes += size
+
+    @property
+    def full(self) -> bool:
+        return len(self.ids) >= self.part_docs or self.bytes >= self.part_bytes
+
+    def flush(self) -> None:
+        if self.ids:
+            self.write_part(self.path, self.number, self.ids, self.texts, self.metas, self.digests)
+            self.number += 1
+        self._clear()
+
+
+def _merge_part(
+    spec: CorpusConfig,
+    rules: DocumentFilter,
+    table: Any,
+    writer: _StoreParts,
+    advance: Callable[[int, int], None] | None,
+) -> int | None:
+    """Apply the rules across parts to one source part's candidates, in order, filling the store's parts;
+    the source position where the single-process read stops (a budget reached), else ``None``."""
+    import numpy as np
+
+    ids = table.column("id").to_pylist()
+    digests = table.column("sha1").to_pylist()
+    positions = table.column("position").to_numpy()
+    texts = table.column("text").to_pylist()
+    metas = table.column("meta").to_pylist()
+    sizes = np.concatenate([_utf8_sizes(c) for c in table.column("text").chunks])
+    for i, doc_id in enumerate(ids):
+        size = int(sizes[i])
+        admitted = rules.admit(doc_id, digests[i], size)
+        if admitted is None:
+            continue
+        if admitted is False:
+            return int(positions[i])
+        writer.add(doc_id, texts[i], metas[i], digests[i], size)
+        if advance is not None:
+            advance(1, size)
+        if rules.full:
+            return int(positions[i]) + 1
+        if writer.full:
+            writer.flush()
+    return None
+
+
+def _utf8_sizes(array: Any) -> Any:
+    """UTF-8 byte length of each string of a ``large_string`` array, from its offsets (no decoding)."""
+    import numpy as np
+
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset : array.offset + len(array) + 1]
+    return np.diff(offsets)
