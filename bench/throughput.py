@@ -36,7 +36,7 @@ os.environ.setdefault("LITELONG_HF_NO_PROGRESS", "1")
 
 MIN_DOCS = 200_000
 TARGETS = {"nextlong-128k": 0.3, "litelong-128k": 0.5, "random-concat-128k": 0.7}
-DEFAULT_ROWS = {"nextlong-128k": 16, "litelong-128k": 8, "random-concat-128k": 24}
+DEFAULT_ROWS = {"nextlong-128k": 16, "litelong-128k": 16, "random-concat-128k": 24}
 BILLION = 10**9
 
 
@@ -99,7 +99,9 @@ def child_rows(name: str, corpus: str, cache: str, topics: str, rows: int) -> di
     from litelong_hf.tokens import TokenCounter
 
     with tempfile.TemporaryDirectory(prefix="litelong-throughput-") as shards:
-        config = make_config(name, **_overrides(name, corpus, cache, topics), num_rows=rows, shards_dir=shards)
+        config = make_config(
+            name, **_overrides(name, corpus, cache, topics), num_rows=rows, shards_dir=shards
+        )
         warm = make_strategy(config)  # opens the store and indexes once per process (shared by the run)
         warm.num_work_items()
         if name.startswith("litelong"):
@@ -132,7 +134,11 @@ def child_rows(name: str, corpus: str, cache: str, topics: str, rows: int) -> di
 
 def run_child(*args: str, timeout: int = 3600) -> dict[str, float]:
     proc = subprocess.run(
-        [sys.executable, __file__, "--child", *args], capture_output=True, text=True, timeout=timeout, check=False
+        [sys.executable, __file__, "--child", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"child {args[0]} failed:\n{proc.stderr[-4000:]}")
@@ -153,11 +159,15 @@ def _corpus(folder: Path, n_docs: int) -> None:
     start = time.perf_counter()
     made = make_corpus(folder, n_docs, seed=0)
     marker.write_text(json.dumps({"docs": n_docs, "bytes": made["bytes"]}))
-    print(f"corpus: {n_docs:,} documents, {made['bytes'] / 1e6:,.0f} MB in {time.perf_counter() - start:.0f} s")
+    print(
+        f"corpus: {n_docs:,} documents, {made['bytes'] / 1e6:,.0f} MB in {time.perf_counter() - start:.0f} s"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--docs", type=int, default=MIN_DOCS, help="documents of the generated corpus")
     parser.add_argument("--workdir", default=None, help="folder for the corpus and caches (default: temp)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (reused by --workdir)")
@@ -194,7 +204,9 @@ def _bench(work: Path, args: argparse.Namespace) -> None:
         "prepared (store, document index, chunk pool and chunk index; not timed): "
         + ", ".join(f"{k[:-2]} {v:.0f} s" for k, v in prepared.items() if k.endswith("_s"))
     )
-    print(f"\n{'config':<20} {'rows':>4} {'tokens':>11} {'tokens/s':>10} {'tiktoken/s':>11} {'ratio':>6} {'h/1B':>6}")
+    print(
+        f"\n{'config':<20} {'rows':>4} {'tokens':>11} {'tokens/s':>10} {'tiktoken/s':>11} {'ratio':>6} {'h/1B':>6}"
+    )
     results = {}
     for name in args.only or list(TARGETS):
         rows = getattr(args, f"rows_{name.split('-1')[0].replace('-', '_')}")
@@ -208,7 +220,11 @@ def _bench(work: Path, args: argparse.Namespace) -> None:
         )
     print()
     for name, r in results.items():
-        check(f"{name} tokens/s vs tiktoken", (r["tokens"] / r["s"]) / (r["ref_tokens"] / r["ref_s"]), TARGETS[name])
+        check(
+            f"{name} tokens/s vs tiktoken",
+            (r["tokens"] / r["s"]) / (r["ref_tokens"] / r["ref_s"]),
+            TARGETS[name],
+        )
 
 
 if __name__ == "__main__":

@@ -103,36 +103,6 @@ def workers_for(settings: BuildSettings, n_parts: int) -> int:
     return max(1, min(settings.num_proc or 1, n_parts))
 
 
-def _ray_ready(settings: BuildSettings) -> tuple[Any, bool]:
-    """The ``ray`` module, connected (a local cluster of ``num_proc`` CPUs unless an address is given);
-    whether this call started it (and so shuts it down)."""
-    from .executors import _import_ray
-
-    ray = _import_ray()
-    if ray.is_initialized():
-        return ray, False
-    from . import executors
-
-    connect = getattr(executors, "connect_ray", None)  # the shared, fail-fast connect (when present)
-    if callable(connect):
-        connect(address=settings.ray_address, num_cpus=settings.num_proc)
-    else:
-        kwargs: dict[str, Any] = {
-            "ignore_reinit_error": True,
-            "include_dashboard": False,
-            "log_to_driver": False,
-            "configure_logging": False,
-        }
-        if settings.ray_address:
-            kwargs["address"] = settings.ray_address
-        else:
-            kwargs["_node_ip_address"] = "127.0.0.1"
-            if settings.num_proc:
-                kwargs["num_cpus"] = settings.num_proc
-        ray.init(**kwargs)
-    return ray, True
-
-
 _FORKED_JOBS: list[tuple[Callable[..., Any], Sequence[tuple[Any, ...]]]] = []
 """The jobs of the running :func:`run_parts`, inherited by its forked workers (never pickled: a job may
 hold what only this process can read, such as a chunk pool's memory-mapped views)."""
@@ -158,7 +128,10 @@ def run_parts(
     workers = workers_for(settings, len(jobs))
     results: list[Any] = [None] * len(jobs)
     if settings.executor == "ray" and jobs:
-        ray, started = _ray_ready(settings)
+        from .executors import connect_ray  # fails fast on a bad address; a local cluster on 127.0.0.1
+
+        connection = connect_ray(settings.ray_address, settings.num_proc)
+        ray = connection.ray
         try:
             task = ray.remote(max_retries=3, retry_exceptions=False)(func)
             pending = {task.remote(*args): i for i, args in enumerate(jobs)}
@@ -176,8 +149,7 @@ def run_parts(
                     if on_done is not None:
                         on_done(i)
         finally:
-            if started:
-                ray.shutdown()
+            connection.close()  # stops the cluster only when this call started it
         return results
     if workers <= 1:
         for i, args in enumerate(jobs):

@@ -194,7 +194,7 @@ class RowMaker:
         c, report = self.config, self.report
         if self._counter is None:
             self._counter = TokenCounter.get(c.tokenizer)
-            self._cache = TokenCache(self._counter)  # documents shared by bundles: tokenized once per shard
+            self._cache = TokenCache.shared(self._counter)  # documents shared by bundles: tokenized once
         target = bundle.target_tokens or c.target_tokens
         packer = RowPacker(self._counter, c.packing_config(target), cache=self._cache)
         leftovers: list[Any] = []

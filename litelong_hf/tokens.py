@@ -491,6 +491,17 @@ class TokenCache:
     lookup of a document already held in memory costs no rehashing.
     """
 
+    _shared: ClassVar[dict[int, TokenCache]] = {}
+
+    @classmethod
+    def shared(cls, counter: TokenCounter) -> TokenCache:
+        """The process's one cache for ``counter``: what a strategy tokenized to plan (LiteLong counts its
+        documents' tokens) is not tokenized again by the packer."""
+        cache = cls._shared.get(id(counter))
+        if cache is None or cache.counter is not counter:
+            cache = cls._shared[id(counter)] = cls(counter)
+        return cache
+
     def __init__(self, counter: TokenCounter, max_tokens: int = 50_000_000) -> None:
         self.counter = counter
         self.max_tokens = max_tokens

@@ -77,12 +77,16 @@ def test_a_short_text_shares_its_shingle_with_the_same_words_in_a_longer_text() 
 
 
 _VOCAB = ["solar", "eclipse", "moon", "vote", "senate", "bill", "coal", "climate", "river", "storm"]
-documents = st.lists(st.lists(st.sampled_from(_VOCAB), min_size=1, max_size=12).map(" ".join), min_size=2, max_size=25)
+documents = st.lists(
+    st.lists(st.sampled_from(_VOCAB), min_size=1, max_size=12).map(" ".join), min_size=2, max_size=25
+)
 
 
 @settings(max_examples=25, deadline=None)
 @given(documents, st.lists(st.sampled_from(_VOCAB), min_size=1, max_size=6).map(" ".join), st.data())
-def test_score_of_some_documents_equals_scoring_the_shard(docs: list[str], query: str, data: st.DataObject) -> None:
+def test_score_of_some_documents_equals_scoring_the_shard(
+    docs: list[str], query: str, data: st.DataObject
+) -> None:
     import tempfile
 
     from litelong_hf.index import BM25Index, IndexConfig
@@ -108,3 +112,32 @@ def test_score_of_some_documents_equals_scoring_the_shard(docs: list[str], query
         hits = {h.doc_id: h.score for h in index.search([query], k=len(ids))[0]}
         for score, doc in zip(loaded.score([query], wanted)[0], wanted[0], strict=True):
             assert score == hits.get(doc, score if score <= 0 else None)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.text(max_size=6), min_size=1, max_size=9000), st.data())
+def test_string_column_take_equals_reading_one_by_one(values: list[str], data: st.DataObject) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from litelong_hf.idmap import StringColumn
+
+    positions = data.draw(st.lists(st.integers(0, len(values) - 1), max_size=50))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "values.arrow"
+        StringColumn.write(path, values)
+        column = StringColumn(path)
+        assert column.take(positions) == [column[p] for p in positions] == [values[p] for p in positions]
+
+
+def test_the_shared_token_cache_is_one_per_counter_and_gives_the_counter_ids() -> None:
+    from litelong_hf.tokens import TokenCache, TokenCounter
+
+    counter = TokenCounter.get()
+    cache = TokenCache.shared(counter)
+    assert TokenCache.shared(counter) is cache
+    texts = ["Long context, exactly counted.", "end.\n\nThe start", ""]
+    before = cache.hits
+    assert [a.tolist() for a in cache.encode_batch(texts)] == [counter.encode(t) for t in texts]
+    assert [a.tolist() for a in cache.encode_batch(texts)] == [counter.encode(t) for t in texts]
+    assert cache.hits - before >= len(texts)

@@ -23,6 +23,7 @@ import litelong_hf
 from litelong_hf.corpus import CorpusError
 from litelong_hf.pipeline import shard_complete, shard_files
 from litelong_hf.presets import make_config
+from litelong_hf.rowstore import link_rows, read_rows
 from litelong_hf.testing.s3_server import S3Server, StallingProxy, endpoint_env, s3_server
 
 SMALL = {"target_tokens": 4096, "num_shards": 2, "num_rows": 4}
@@ -76,6 +77,10 @@ def test_shards_written_to_s3_hold_the_rows_of_a_local_run(tmp_path: Path, s3_en
         "random-concat-64k", cache_dir=str(tmp_path / "s3"), shards_dir=shards_dir, **SMALL
     )
     assert rows_of(again) == rows_of(local)
+    # `generate --out DIR` copies the rows down from the store into DIR/parquet/ (no hard link to S3).
+    linked = link_rows([shard_files(config, s).rows for s in range(2)], tmp_path / "out" / "parquet")
+    assert [p.name for p in linked] == ["train-00000-of-00002.parquet", "train-00001-of-00002.parquet"]
+    assert rows_of(read_rows(tmp_path / "out")) == rows_of(local)
 
 
 _CHILD = """

@@ -42,7 +42,7 @@ def make_embedder(
 
         assert config.model
         return SentenceTransformerEmbedder(
-            config.model, config.task, config.passage_prompt, config.query_prompt
+            config.model, config.task, config.passage_prompt, config.query_prompt, config.query_task
         )
     from .endpoint import EndpointEmbedder
 

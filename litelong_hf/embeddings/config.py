@@ -65,8 +65,10 @@ class EmbeddingConfig:
     query_prompt: str = ""
     """Prefix put before every query text (e.g. ``"query: "``)."""
     task: str | None = None
-    """``sentence-transformers``: the model's named prompt/task for both sides (jina-v3:
-    ``retrieval.passage``); used as ``prompt_name`` when the model defines it."""
+    """``sentence-transformers``: the model's named prompt or task for chunks (jina-embeddings-v3:
+    ``retrieval.passage``); ``prompt_name`` when the model defines such a prompt, else ``task=``."""
+    query_task: str | None = None
+    """The same for queries (jina-embeddings-v3: ``retrieval.query``); default: ``task``."""
     batch_size: int = 64
     """Texts per batch: the unit of the vector store's resumability and of one endpoint request."""
     max_concurrency: int = 4
@@ -122,6 +124,7 @@ class EmbeddingConfig:
             "passage_prompt": self.passage_prompt,
             "query_prompt": self.query_prompt,
             "task": self.task,
+            "query_task": self.query_task,
             "max_seq_length": self.max_seq_length if self.backend == "minilm" else None,
         }
 

@@ -60,7 +60,12 @@ class SentenceTransformerEmbedder:
     """Any sentence-transformers model (id or folder), with its named task prompt or a literal prefix."""
 
     def __init__(
-        self, model: str, task: str | None = None, passage_prompt: str = "", query_prompt: str = ""
+        self,
+        model: str,
+        task: str | None = None,
+        passage_prompt: str = "",
+        query_prompt: str = "",
+        query_task: str | None = None,
     ) -> None:
         try:
             from sentence_transformers import SentenceTransformer
@@ -70,15 +75,17 @@ class SentenceTransformerEmbedder:
                 "(or use backend 'static' or an endpoint)."
             ) from None
         try:
+            # Remote code: models such as jina-embeddings-v3 ship their own modules; the user names the model.
             self.model: Any = SentenceTransformer(model, trust_remote_code=True)
         except OSError as exc:
             raise EmbeddingError(
                 f"Cannot load the embedding model {model!r} ({exc}); pass a local folder or a Hub id."
             ) from None
         self.task, self.passage_prompt, self.query_prompt = task, passage_prompt, query_prompt
+        self.query_task = query_task or task
         self.dim = int(self.model.get_sentence_embedding_dimension() or 0)
         self.name = f"sentence-transformers:{model}"
-        self._fingerprint = digest(["st", model, task, passage_prompt, query_prompt])
+        self._fingerprint = digest(["st", model, task, self.query_task, passage_prompt, query_prompt])
 
     def fingerprint(self) -> str:
         return f"st-{self._fingerprint}"
@@ -90,10 +97,11 @@ class SentenceTransformerEmbedder:
             "convert_to_numpy": True,
             "show_progress_bar": False,
         }
+        task = self.query_task if query else self.task
         prompts = getattr(self.model, "prompts", None) or {}
-        if self.task and self.task in prompts:
-            options["prompt_name"] = self.task
-        elif self.task:
-            options["task"] = self.task  # jina-embeddings-v3's custom encode takes task=
+        if task and task in prompts:
+            options["prompt_name"] = task
+        elif task:
+            options["task"] = task  # jina-embeddings-v3's custom encode takes task=
         vectors = self.model.encode([prompt + t for t in texts], **options)
         return normalize(np.asarray(vectors, dtype=np.float32))

@@ -203,7 +203,8 @@ class BM25Index:
         """Hits of the positions, best first; their ids' positions are remembered (:attr:`_recent`)."""
         if len(self._recent) + len(positions) > _RECENT_IDS:
             self._recent.clear()
-        ids = [self.doc_ids[p] for p in positions]
+        take = getattr(self.doc_ids, "take", None)  # a saved index's id column reads many ids at once
+        ids = take(positions) if callable(take) else [self.doc_ids[p] for p in positions]
         self._recent.update(zip(ids, positions, strict=True))
         return [Hit(d, s) for d, s in zip(ids, scores, strict=True)]
 

@@ -44,7 +44,7 @@ from ..taxonomy import (
     select_entries,
     spread_order,
 )
-from ..tokens import TokenCounter
+from ..tokens import TokenCache, TokenCounter
 from .base import Bundle, Citation, RowKind, Strategy
 from .common import dedup_hits, hits_needed, order_documents, seed_for
 from .context import StrategyContext
@@ -340,13 +340,9 @@ class LiteLongStrategy(Strategy):
             # Only documents above the relevance floor can enter a row: count the tokens of those alone.
             floor = c.relevance_floor * hits[0].score
             relevant = dedup_hits([h for h in hits if h.score >= floor], texts)
-            lengths = dict(
-                zip(
-                    (h.doc_id for h in relevant),
-                    counter.count_batch([docs[h.doc_id].text for h in relevant]),
-                    strict=True,
-                )
-            )
+            # Through the process's token cache: the packer reuses these ids for the rows (issue 21).
+            encoded = TokenCache.shared(counter).encode_batch([docs[h.doc_id].text for h in relevant])
+            lengths = dict(zip((h.doc_id for h in relevant), map(len, encoded), strict=True))
             plan = plan_topic(
                 relevant,
                 lengths,

@@ -249,8 +249,14 @@ def retrieval_key(config: RetrievalOptions) -> tuple[Any, ...]:
     if not config.uses_dense:
         return (config.retriever,)
     settings = config.embedding_config().settings()
-    return (config.retriever, tuple(sorted(settings.items())), config.embedding_dtype, config.hybrid_rrf_k,
-            config.hybrid_depth, getattr(config, "seed", 0))
+    return (
+        config.retriever,
+        tuple(sorted(settings.items())),
+        config.embedding_dtype,
+        config.hybrid_rrf_k,
+        config.hybrid_depth,
+        getattr(config, "seed", 0),
+    )
 
 
 def mining_retriever(config: RetrievalOptions, bm25: NegativeRetriever, dense: Any) -> NegativeRetriever:
@@ -260,7 +266,7 @@ def mining_retriever(config: RetrievalOptions, bm25: NegativeRetriever, dense: A
     if dense is None:
         raise ConfigError(f"retriever {config.retriever!r} needs the pool's embeddings; none were loaded.")
     if config.retriever == "dense":
-        return dense  # type: ignore[no-any-return]
+        return dense
     return HybridChunkRetriever(
         bm25, dense, rrf_k=config.hybrid_rrf_k, depth=config.hybrid_depth, seed=getattr(config, "seed", 0)
     )

@@ -54,9 +54,15 @@ def endpoint_env(endpoint: str) -> dict[str, str]:
 
 @contextmanager
 def s3_server(bucket: str = "litelong") -> Iterator[S3Server]:
-    """Start moto's S3 server on 127.0.0.1 (a free port) with ``bucket`` created; stop it after the block."""
+    """Start moto's S3 server on 127.0.0.1 (a free port) with ``bucket`` created; stop it after the block.
+
+    fsspec keeps one s3fs instance per set of arguments, bound to the endpoint of its first use: it is
+    dropped at both ends, so each server's tests talk to that server."""
     import boto3
+    import s3fs
     from moto.server import ThreadedMotoServer
+
+    s3fs.S3FileSystem.clear_instance_cache()
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -74,6 +80,7 @@ def s3_server(bucket: str = "litelong") -> Iterator[S3Server]:
         ).create_bucket(Bucket=bucket)
         yield s3
     finally:
+        s3fs.S3FileSystem.clear_instance_cache()
         server.stop()
 
 

@@ -78,7 +78,7 @@ def test_filter_drops_near_copies_of_the_meta_chunk_and_of_admitted_negatives() 
     meta = " ".join(words)
     other = " ".join(f"other{i}" for i in range(60))
     keep = NearCopyFilter([meta], NearCopySettings(jaccard=THRESHOLD))
-    assert not keep.admit(" ".join(words[:30] + ["changed"] + words[31:]))  # near-copy of the meta-chunk
+    assert not keep.admit(" ".join([*words[:30], "changed", *words[31:]]))  # near-copy of the meta-chunk
     assert keep.admit(other)
     assert not keep.admit(other.replace("other7 ", "x "))  # near-copy of an admitted negative
     assert keep.admit(" ".join(words[:20]) + " " + " ".join(f"new{i}" for i in range(40)))  # J < 0.5
@@ -112,8 +112,10 @@ def test_fill_round_robin_asks_accept_only_about_candidates_it_would_pick() -> N
 def test_config_near_copy_options() -> None:
     config = make_config("nextlong-64k")
     assert config.near_copy_settings() == NearCopySettings(jaccard=0.5, cosine=None)  # type: ignore[attr-defined]
-    dense = make_config("nextlong-64k", retriever="dense", near_copy_jaccard=None)
-    assert dense.near_copy_settings() == NearCopySettings(jaccard=None, cosine=0.95)  # type: ignore[attr-defined]
+    dense = make_config("nextlong-64k", retriever="dense", near_copy_jaccard=None, near_copy_cosine=0.99)
+    assert dense.near_copy_settings() == NearCopySettings(jaccard=None, cosine=0.99)  # type: ignore[attr-defined]
+    bm25 = make_config("nextlong-64k", near_copy_cosine=0.99)  # no vectors: the cosine test does not apply
+    assert bm25.near_copy_settings() == NearCopySettings(jaccard=0.5, cosine=None)  # type: ignore[attr-defined]
     with pytest.raises(ValueError, match="near_copy_jaccard"):
         make_config("nextlong-64k", near_copy_jaccard=0.0)
 
@@ -133,9 +135,7 @@ def planted() -> tuple[list[Document], list[str]]:
     """400 demo articles plus 40 copies of every tenth one with one word changed (ids ``copy-...``)."""
     docs = list(itertools.islice(iter_documents(CorpusConfig()), N_ARTICLES))
     originals = docs[:: N_ARTICLES // N_COPIES]
-    copies = [
-        Document(f"copy-{d.id}", one_word_changed(d.text), dict(d.meta)) for d in originals
-    ]
+    copies = [Document(f"copy-{d.id}", one_word_changed(d.text), dict(d.meta)) for d in originals]
     return docs + copies, [d.id for d in originals]
 
 
@@ -143,7 +143,9 @@ def near_copy_pairs(row: MinedRow, pool: ChunkPool) -> list[tuple[str, str, floa
     """(earlier piece, negative, Jaccard) for every negative at or above the threshold vs a meta-chunk of
     the row or an earlier negative."""
     metas = [pool.texts[g.meta] for g in row.groups]
-    seen: list[tuple[str, str]] = [(pool.chunk_ids[g.meta], t) for g, t in zip(row.groups, metas, strict=True)]
+    seen: list[tuple[str, str]] = [
+        (pool.chunk_ids[g.meta], t) for g, t in zip(row.groups, metas, strict=True)
+    ]
     found = []
     for group in row.groups:
         for hit in group.negatives:
@@ -190,7 +192,10 @@ def test_nextlong_rows_on_planted_copies_keep_none_and_report_the_share(
         "".join(json.dumps({"id": d.id, "text": d.text, **d.meta}) + "\n" for d in docs), encoding="utf-8"
     )
     common: dict[str, Any] = {
-        "corpus": str(path), "id_column": "id", "cache_dir": str(tmp_path / "cache"), "target_tokens": 16_384
+        "corpus": str(path),
+        "id_column": "id",
+        "cache_dir": str(tmp_path / "cache"),
+        "target_tokens": 16_384,
     }
     config = make_config("nextlong-64k", **common)
     assert isinstance(config, NExtLongConfig)

@@ -20,7 +20,13 @@ from litelong_hf.pipeline import shard_rows
 from litelong_hf.presets import make_config, preset_names
 from litelong_hf.report import RunReport
 from litelong_hf.strategies import make_strategy
-from litelong_hf.strategies.negatives import BM25ChunkRetriever, ChunkPool, NegativeMiner, SeedRequest, chunk_doc_id
+from litelong_hf.strategies.negatives import (
+    BM25ChunkRetriever,
+    ChunkPool,
+    NegativeMiner,
+    SeedRequest,
+    chunk_doc_id,
+)
 from litelong_hf.strategies.negatives.dense import DenseChunkRetriever
 from litelong_hf.strategies.negatives.hybrid import HybridChunkRetriever, fuse, tie_key
 from litelong_hf.strategies.nextlong import NExtLongConfig, load_resources
@@ -37,7 +43,9 @@ def pool() -> ChunkPool:
 
 
 @pytest.fixture(scope="module")
-def retrievers(pool: ChunkPool, tmp_path_factory: pytest.TempPathFactory, shared_artefacts: Path) -> dict[str, Any]:
+def retrievers(
+    pool: ChunkPool, tmp_path_factory: pytest.TempPathFactory, shared_artefacts: Path
+) -> dict[str, Any]:
     cache = tmp_path_factory.mktemp("embed-cache")
     (cache / "embeddings").symlink_to(shared_artefacts / "embeddings")  # the static model, once a session
     bm25 = BM25ChunkRetriever.build(pool)
@@ -69,8 +77,10 @@ def test_fuse_is_rrf_sorted_with_seeded_ties(lists: list[list[str]], rrf_k: int,
 def test_tie_key_is_seeded_and_stable() -> None:
     assert tie_key(1, "doc#c0001") == tie_key(1, "doc#c0001") != tie_key(2, "doc#c0001")
     code = "from litelong_hf.strategies.negatives.hybrid import tie_key; print(tie_key(5, 'a#c0000'))"
-    out = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-           for _ in range(2)}
+    out = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        for _ in range(2)
+    }
     assert out == {f"{tie_key(5, 'a#c0000')}\n"}  # not Python's per-process string hash
 
 
@@ -78,7 +88,9 @@ def test_tie_key_is_seeded_and_stable() -> None:
 
 
 @pytest.mark.parametrize("kind", ["bm25", "dense", "hybrid"])
-def test_every_retriever_keeps_the_search_contract(kind: str, pool: ChunkPool, retrievers: dict[str, Any]) -> None:
+def test_every_retriever_keeps_the_search_contract(
+    kind: str, pool: ChunkPool, retrievers: dict[str, Any]
+) -> None:
     retriever = retrievers[kind]
     queries = [pool.texts[i] for i in (0, 5, 9)]
     exclude = [[pool.chunk_ids[i] for i in pool.chunk_range(pool.owners[i])] for i in (0, 5, 9)]
@@ -121,7 +133,9 @@ def test_hybrid_fuses_what_both_backends_rank(pool: ChunkPool, retrievers: dict[
 
 
 @pytest.mark.parametrize("kind", ["dense", "hybrid"])
-def test_miner_with_dense_and_hybrid_plans_full_rows(kind: str, pool: ChunkPool, retrievers: dict[str, Any]) -> None:
+def test_miner_with_dense_and_hybrid_plans_full_rows(
+    kind: str, pool: ChunkPool, retrievers: dict[str, Any]
+) -> None:
     miner = NegativeMiner(pool, retrievers[kind], sep_tokens=1)
     seeds = [SeedRequest(d, 2_048) for d in pool.doc_order[:6]]
     for seed, row in zip(seeds, miner.mine(seeds), strict=True):
@@ -144,10 +158,13 @@ def corpus(tmp_path_factory: pytest.TempPathFactory, shared_artefacts: Path) -> 
     return str(path), str(folder / "cache")
 
 
-def _rows(name: str, corpus: tuple[str, str], **overrides: Any) -> tuple[NExtLongConfig, list[dict[str, Any]], RunReport]:
+def _rows(
+    name: str, corpus: tuple[str, str], **overrides: Any
+) -> tuple[NExtLongConfig, list[dict[str, Any]], RunReport]:
     path, cache = corpus
-    config = make_config(name, corpus=path, id_column="id", cache_dir=cache, target_tokens=4096, chunk_chars=500,
-                         **overrides)
+    config = make_config(
+        name, corpus=path, id_column="id", cache_dir=cache, target_tokens=4096, chunk_chars=500, **overrides
+    )
     assert isinstance(config, NExtLongConfig)
     report = RunReport()
     strategy = make_strategy(config)
@@ -156,7 +173,9 @@ def _rows(name: str, corpus: tuple[str, str], **overrides: Any) -> tuple[NExtLon
     return config, rows, report
 
 
-@pytest.mark.parametrize(("name", "overrides"), [("nextlong-dense-64k", {}), ("nextlong-64k", {"retriever": "hybrid"})])
+@pytest.mark.parametrize(
+    ("name", "overrides"), [("nextlong-dense-64k", {}), ("nextlong-64k", {"retriever": "hybrid"})]
+)
 def test_dense_and_hybrid_rows_are_exact_and_exclude_their_meta_document(
     name: str, overrides: dict[str, Any], corpus: tuple[str, str]
 ) -> None:

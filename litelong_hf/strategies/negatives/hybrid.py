@@ -21,7 +21,7 @@ from collections.abc import Collection, Sequence
 from ...index import Hit
 from .nearcopy import VectorLookup, vector_lookup
 from .pool import NegativeMiningError
-from .retriever import NegativeRetriever
+from .retriever import NegativeRetriever, search_sizes
 
 
 def tie_key(seed: int, chunk: str) -> int:
@@ -81,11 +81,7 @@ class HybridChunkRetriever:
         allow: Collection[str] | None = None,
     ) -> list[list[Hit]]:
         """Top-``k`` fused hits per query, best first, ties in seeded order."""
-        wanted = [k] * len(queries) if isinstance(k, int) else list(k)
-        if len(wanted) != len(queries) or any(n <= 0 for n in wanted):
-            raise NegativeMiningError(f"k must be a positive number, or one per query; got {k!r}.")
-        if exclude is not None and len(exclude) != len(queries):
-            raise NegativeMiningError(f"{len(queries)} queries but {len(exclude)} exclusion sets.")
+        wanted = search_sizes(queries, k, exclude)
         if not queries:
             return []
         fetch = [max(n, self.depth) for n in wanted]
@@ -109,4 +105,3 @@ class HybridChunkRetriever:
             fused = {h.doc_id: h.score for h in fuse([a, b], self.rrf_k, self.seed)}
             out.append([fused.get(c, 0.0) for c in ids])
         return out
-

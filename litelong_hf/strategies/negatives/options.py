@@ -66,7 +66,9 @@ class RetrievalOptions:
     )
     embedding_api_key_env: str = field(
         default="LITELONG_HF_EMBEDDING_API_KEY",
-        metadata={"help": "Environment variable holding the embedding endpoint's key (never stored or logged)."},
+        metadata={
+            "help": "Environment variable holding the embedding endpoint's key (never stored or logged)."
+        },
     )
     embedding_task: str | None = field(
         default=None,
@@ -93,7 +95,10 @@ class RetrievalOptions:
     )
     hybrid_depth: int = field(
         default=100,
-        metadata={"min": 1, "help": "``hybrid``: hits fetched from each of BM25 and dense per query, at least."},
+        metadata={
+            "min": 1,
+            "help": "``hybrid``: hits fetched from each of BM25 and dense per query, at least.",
+        },
     )
     near_copy_jaccard: float | None = field(
         default=0.5,
@@ -105,11 +110,13 @@ class RetrievalOptions:
         },
     )
     near_copy_cosine: float | None = field(
-        default=0.95,
+        default=None,
         metadata={
             "help": (
                 "``dense`` / ``hybrid``: also drop a candidate whose embedding cosine with a meta-chunk or a "
-                "negative of the row is at least this (``None``: no cosine test)."
+                "negative of the row is at least this (``None``, the default: no cosine test; the scale is the "
+                "model's: the static model puts unrelated chunks of one topic above 0.95, MiniLM near-copies "
+                "above 0.98)."
             )
         },
     )
@@ -128,7 +135,9 @@ class RetrievalOptions:
         try:
             self.near_copy_settings()
         except ValueError as exc:
-            raise error(f"{exc} Set near_copy_jaccard / near_copy_cosine to a share like 0.5, or None.") from None
+            raise error(
+                f"{exc} Set near_copy_jaccard / near_copy_cosine to a share like 0.5, or None."
+            ) from None
 
     @property
     def cosine_hardness(self) -> bool:

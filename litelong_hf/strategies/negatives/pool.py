@@ -234,4 +234,9 @@ class ChunkPool:
         return float(values.mean()) if len(values) else 0.0
 
     def label_of_chunk(self, position: int) -> str | None:
+        # An on-disk pool keeps owners and labels as arrays by store position: no id round trip.
+        at = getattr(self.labels, "at_store_position", None)
+        store_positions = getattr(self.owners, "owners", None)
+        if at is not None and store_positions is not None:
+            return at(int(store_positions[position]))
         return self.labels.get(self.owners[position])

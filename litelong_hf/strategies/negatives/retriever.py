@@ -31,6 +31,18 @@ class NegativeRetriever(Protocol):
     def score(self, queries: Sequence[str], chunk_ids: Sequence[Sequence[str]]) -> list[list[float]]: ...
 
 
+def search_sizes(
+    queries: Sequence[str], k: int | Sequence[int], exclude: Sequence[Collection[str]] | None
+) -> list[int]:
+    """``k`` as one size per query, after checking the arguments of a ``search`` (one clear error each)."""
+    wanted = [k] * len(queries) if isinstance(k, int) else list(k)
+    if len(wanted) != len(queries) or any(n <= 0 for n in wanted):
+        raise NegativeMiningError(f"k must be a positive number, or one per query; got {k!r}.")
+    if exclude is not None and len(exclude) != len(queries):
+        raise NegativeMiningError(f"{len(queries)} queries but {len(exclude)} exclusion sets.")
+    return wanted
+
+
 class BM25ChunkRetriever:
     """:class:`NegativeRetriever` over a :class:`~litelong_hf.index.BM25Index` of chunks.
 
@@ -92,11 +104,7 @@ class BM25ChunkRetriever:
         allow: Collection[str] | None = None,
     ) -> list[list[Hit]]:
         """Top-``k`` chunks per query, best first, ties in pool order."""
-        wanted = [k] * len(queries) if isinstance(k, int) else list(k)
-        if len(wanted) != len(queries) or any(n <= 0 for n in wanted):
-            raise NegativeMiningError(f"k must be a positive number, or one per query; got {k!r}.")
-        if exclude is not None and len(exclude) != len(queries):
-            raise NegativeMiningError(f"{len(queries)} queries but {len(exclude)} exclusion sets.")
+        wanted = search_sizes(queries, k, exclude)
         if not queries:
             return []
         return self.index.search(

@@ -163,6 +163,11 @@ class _Labels(Mapping[str, str]):
     def __init__(self, store: DocumentStore, codes: np.ndarray, names: list[str]) -> None:
         self.store, self.codes, self.names = store, codes, names
 
+    def at_store_position(self, position: int) -> str | None:
+        """The label of the document at store ``position`` (None: it has none)."""
+        code = int(self.codes[position])
+        return self.names[code] if code >= 0 else None
+
     def __getitem__(self, doc_id: str) -> str:
         code = int(self.codes[self.store.position(doc_id)])
         if code < 0:
