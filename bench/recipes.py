@@ -227,8 +227,10 @@ def measure(
         made, report, seconds, debates = make_rows(method, spec, args, str(cache))
         rows = by_document(made)
         start = time.perf_counter()
-        scores = quality_scores(
-            rows, corpus=documents, target_tokens=args.target_tokens, config=quality, lm=lm
+        scores = (  # a method that made no row has no scores (reported as not measured)
+            quality_scores(rows, corpus=documents, target_tokens=args.target_tokens, config=quality, lm=lm)
+            if rows
+            else {}
         )
         print(
             f"  {corpus.name} / {method}: {len(rows)} rows in {seconds:.1f} s, scored in "
@@ -379,11 +381,11 @@ def main() -> None:
             for result in measure(corpus, methods, lm, dependency, args, cache):
                 save(result, results_dir)
     results = [m for m in saved(results_dir) if m.corpus in {c.name for c in corpora}]
+    scored = next((m.quality for m in results if m.quality.get("lm")), {})
     print(
         f"\nrecipes side by side: {args.rows} rows requested of every method, {args.target_tokens:,} tokens "
         f"per row; debate LLM: {args.llm} (every role), subcategories: {args.subcategories}; BBC News from "
-        f"{PIN}; dependency: {results[0].quality.get('lm') if results else '-'}, "
-        f"{results[0].quality.get('settings') if results else '-'}"
+        f"{PIN}; dependency: {scored.get('lm', '-')}, {scored.get('settings', '-')}"
     )
     print(table(results))
     print()

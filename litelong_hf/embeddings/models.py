@@ -83,7 +83,11 @@ class SentenceTransformerEmbedder:
             ) from None
         self.task, self.passage_prompt, self.query_prompt = task, passage_prompt, query_prompt
         self.query_task = query_task or task
-        self.dim = int(self.model.get_sentence_embedding_dimension() or 0)
+        dimension = (
+            getattr(self.model, "get_embedding_dimension", None)
+            or self.model.get_sentence_embedding_dimension
+        )
+        self.dim = int(dimension() or 0)
         self.name = f"sentence-transformers:{model}"
         self._fingerprint = digest(["st", model, task, self.query_task, passage_prompt, query_prompt])
 

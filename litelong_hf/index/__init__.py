@@ -32,8 +32,8 @@ from .search import BM25Index
 __all__ = [
     "DEFAULT_SHARD_DOCS",
     "BM25Index",
-    "DenseIndex",
     "Batches",
+    "DenseIndex",
     "Hit",
     "IndexBuildError",
     "IndexBuilder",
