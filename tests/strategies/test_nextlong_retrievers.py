@@ -226,12 +226,12 @@ def test_dense_presets_and_their_cli_options() -> None:
     assert make_config("litelong-nextlong-128k").retriever == "bm25"  # type: ignore[attr-defined]
     with pytest.raises(ValueError, match="retriever must be one of"):
         make_config("nextlong-64k", retriever="colbert")
-    help_text = subprocess.run(
-        [sys.executable, "-m", "litelong_hf.cli", "generate", "nextlong-dense-64k", "--help"],
-        capture_output=True,
-        text=True,
-        env={"COLUMNS": "200", "PATH": str(Path(sys.executable).parent), "TERM": "dumb"},
-        check=True,
-    ).stdout
+    from typer.testing import CliRunner
+
+    from litelong_hf.cli import app
+
+    result = CliRunner().invoke(app, ["generate", "nextlong-dense-64k", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    help_text = result.output
     for flag in ("--retriever", "--embedding-model", "--embedding-endpoint", "--near-copy-jaccard"):
         assert flag in help_text, flag
