@@ -31,6 +31,7 @@ from typing import Any
 
 from ..corpus import CorpusConfig, CorpusError, Document, iter_documents
 from ..layout import RunDir, atomic_write_json
+from ..strategies.negatives.pool import CHUNK_MARK, chunk_doc_id
 from .dependency import DependencyConfig, LogProbLM, dependency_gain, make_lm
 from .purity import PurityError, dominant_label_share
 
@@ -75,7 +76,7 @@ def row_views(rows: Iterable[Mapping[str, Any]]) -> list[RowView]:
     for row in rows:
         if "text" in row and row.get("text") is not None:
             text = str(row["text"])
-            docs = [str(s["doc_id"]) for s in row.get("sources") or []]
+            docs = [_document_of(str(s["doc_id"])) for s in row.get("sources") or []]
         elif "messages" in row:
             text = "\n\n".join(str(m["content"]) for m in row["messages"])
             docs = [str(d["doc_id"]) for d in row.get("documents") or []]
@@ -83,6 +84,16 @@ def row_views(rows: Iterable[Mapping[str, Any]]) -> list[RowView]:
             raise QualityError(f"rows need text+sources or messages+documents columns; got {sorted(row)}")
         views.append(RowView(text, docs))
     return views
+
+
+def _document_of(source_id: str) -> str:
+    """The corpus document a row's source id names: NExtLong sources are chunks (``doc#c0003``)."""
+    if CHUNK_MARK in source_id:
+        try:
+            return chunk_doc_id(source_id)
+        except ValueError:
+            return source_id  # a document id that merely contains the mark
+    return source_id
 
 
 def _distinct(ids: Sequence[str]) -> list[str]:

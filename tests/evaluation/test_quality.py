@@ -144,3 +144,19 @@ def test_a_run_dir_without_rows_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "report.json").write_text("{}")
     with pytest.raises(QualityError, match="has no rows"):
         score_run(tmp_path)
+
+
+def test_chunk_sources_count_as_their_documents() -> None:
+    """NExtLong rows cite chunks (``doc#c0003``): purity and reuse are about the documents behind them."""
+    from litelong_hf.evaluation.quality import row_views
+
+    rows = [
+        {
+            "text": "a b",
+            "sources": [{"doc_id": "news-1#c0000"}, {"doc_id": "news-1#c0004"}, {"doc_id": "x#cy"}],
+        },
+        {"text": "c", "sources": [{"doc_id": "news-2"}]},
+    ]
+    views = row_views(rows)
+    assert views[0].doc_ids == ["news-1", "news-1", "x#cy"]
+    assert views[1].doc_ids == ["news-2"]
