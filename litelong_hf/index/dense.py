@@ -233,11 +233,15 @@ class DenseIndex:
             stop = min(len(self), start + BLOCK_ROWS)
             if mask is not None and not mask[start:stop].any():
                 continue
-            scores = queries @ self.vectors.block(start, stop).T
-            if mask is not None:
-                scores[:, ~mask[start:stop]] = -np.inf
+            block = self.vectors.block(start, stop)
             positions = np.arange(start, stop, dtype=np.int64)
-            for q, row in enumerate(scores):
+            for q in range(len(queries)):
+                # One matrix-vector product per query, never a batched matrix product: BLAS picks other kernels
+                # (and other rounding) for other batch sizes, so a batch's scores could differ in the last bits
+                # from the same query searched alone, and tied ranks would then depend on the batch.
+                row = block @ queries[q]
+                if mask is not None:
+                    row[~mask[start:stop]] = -np.inf
                 drop = excluded[q]
                 if drop is not None and len(drop):
                     inside = drop[(drop >= start) & (drop < stop)]

@@ -140,3 +140,15 @@ def test_sentence_transformers_backend_matches_plain_minilm(minilm_embedder: Emb
     config = EmbeddingConfig(backend="sentence-transformers", model=str(minilm_dir()))
     vectors = make_embedder(config).embed(texts)
     assert np.allclose(vectors, minilm_embedder.embed(texts), atol=1e-5)
+
+
+def test_exact_search_does_not_depend_on_the_batch() -> None:
+    """A query's hits are bit-for-bit the same searched in a batch or alone (no batched BLAS rounding)."""
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((3_000, 48)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = DenseIndex.from_array([f"c{i}" for i in range(len(vectors))], vectors)
+    queries = vectors[rng.choice(len(vectors), 33, replace=False)] + 0.01
+    together = index.search_vectors(queries, 25)
+    alone = [index.search_vectors(queries[i : i + 1], 25)[0] for i in range(len(queries))]
+    assert together == alone
