@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -72,6 +73,7 @@ class VectorStore:
         self.meta = json.loads(meta_path.read_text(encoding="utf-8"))
         self.dtype = str(self.meta["dtype"])
         self.vectors = np.load(folder / "vectors.npy", mmap_mode="r")
+        self._offset = int(self.vectors.offset)  # bytes of the .npy header: where row 0 starts
         self.scales = np.load(folder / "scales.npy", mmap_mode="r") if self.dtype == "int8" else None
 
     def __len__(self) -> int:
@@ -82,10 +84,21 @@ class VectorStore:
         return int(self.vectors.shape[1])
 
     def block(self, start: int, stop: int) -> np.ndarray:
-        """Vectors ``start:stop`` as float32."""
-        return self._restore(
-            np.asarray(self.vectors[start:stop]), None if self.scales is None else self.scales[start:stop]
-        )
+        """Vectors ``start:stop`` as float32, read with ``pread`` (not through the mapping).
+
+        A scan of every block (exact search) through the mapping would leave the whole file resident in this
+        process (mapped pages count in its RSS); read into a buffer, the pages stay in the OS page cache
+        only, so search memory is one block whatever the store's size (``bench/dense_memory.py``).
+        """
+        stop = min(stop, len(self))
+        itemsize = self.vectors.dtype.itemsize
+        row_bytes = self.dim * itemsize
+        with open(self.folder / "vectors.npy", "rb") as handle:
+            raw = os.pread(
+                handle.fileno(), max(0, stop - start) * row_bytes, self._offset + start * row_bytes
+            )
+        codes = np.frombuffer(raw, dtype=self.vectors.dtype).reshape(-1, self.dim)
+        return self._restore(codes, None if self.scales is None else np.asarray(self.scales[start:stop]))
 
     def rows(self, positions: np.ndarray) -> np.ndarray:
         """The vectors at ``positions`` as float32."""

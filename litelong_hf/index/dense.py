@@ -250,6 +250,7 @@ class DenseIndex:
                 merged_scores = np.concatenate([best[q][0], row[keep]])
                 merged_positions = np.concatenate([best[q][1], positions[keep]])
                 best[q] = top_k_in_order(merged_scores, merged_positions, wanted[q])
+            del block  # freed before the next block is read: one block in memory at a time
         return best
 
     def _search_ivf(
