@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from .. import layout
+from ..arrays import RowVectors, pread_array
 from ..progress import stage
 from .config import DTYPES, EmbeddingError
 
@@ -62,7 +62,7 @@ def batch_ranges(n: int, batch_size: int) -> list[tuple[int, int]]:
     return [(start, min(n, start + batch_size)) for start in range(0, n, batch_size)]
 
 
-class VectorStore:
+class VectorStore(RowVectors):
     """A finished store, memory-mapped: ``block(start, stop)`` and ``rows(positions)`` give float32 vectors."""
 
     def __init__(self, folder: Path) -> None:
@@ -76,13 +76,6 @@ class VectorStore:
         self._offset = int(self.vectors.offset)  # bytes of the .npy header: where row 0 starts
         self.scales = np.load(folder / "scales.npy", mmap_mode="r") if self.dtype == "int8" else None
 
-    def __len__(self) -> int:
-        return int(self.vectors.shape[0])
-
-    @property
-    def dim(self) -> int:
-        return int(self.vectors.shape[1])
-
     def block(self, start: int, stop: int) -> np.ndarray:
         """Vectors ``start:stop`` as float32, read with ``pread`` (not through the mapping).
 
@@ -91,13 +84,17 @@ class VectorStore:
         only, so search memory is one block whatever the store's size (``bench/dense_memory.py``).
         """
         stop = min(stop, len(self))
-        itemsize = self.vectors.dtype.itemsize
-        row_bytes = self.dim * itemsize
+        dtype = self.vectors.dtype
         with open(self.folder / "vectors.npy", "rb") as handle:
-            raw = os.pread(
-                handle.fileno(), max(0, stop - start) * row_bytes, self._offset + start * row_bytes
-            )
-        codes = np.frombuffer(raw, dtype=self.vectors.dtype).reshape(-1, self.dim)
+            codes = pread_array(
+                handle.fileno(),
+                self._offset,
+                dtype,
+                start * self.dim,
+                max(start, stop) * self.dim,
+                error=EmbeddingError,
+                fix=f"delete {self.folder} to rebuild the vector store.",
+            ).reshape(-1, self.dim)
         return self._restore(codes, None if self.scales is None else np.asarray(self.scales[start:stop]))
 
     def rows(self, positions: np.ndarray) -> np.ndarray:

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
+from ..arrays import RowVectors
 from .config import Hit, IndexBuildError
 
 EXACT_MAX = 200_000
@@ -50,24 +51,26 @@ class VectorSource(Protocol):
     def rows(self, positions: np.ndarray) -> np.ndarray: ...
 
 
-class ArrayVectors:
+class ArrayVectors(RowVectors):
     """A :class:`VectorSource` over an in-memory float32 array."""
 
     def __init__(self, vectors: np.ndarray) -> None:
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-
-    def __len__(self) -> int:
-        return int(self.vectors.shape[0])
-
-    @property
-    def dim(self) -> int:
-        return int(self.vectors.shape[1])
 
     def block(self, start: int, stop: int) -> np.ndarray:
         return self.vectors[start:stop]
 
     def rows(self, positions: np.ndarray) -> np.ndarray:
         return self.vectors[np.asarray(positions, dtype=np.int64)]
+
+
+class _Request(NamedTuple):
+    """One search's queries, hits wanted per query, excluded positions per query and allowed positions."""
+
+    queries: np.ndarray
+    wanted: list[int]
+    excluded: list[np.ndarray | None]
+    allowed: np.ndarray | None
 
 
 def top_k_in_order(scores: np.ndarray, positions: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -211,19 +214,12 @@ class DenseIndex:
         allowed = None if allow is None else self._positions_of(allow)
         if not len(queries) or (allowed is not None and not len(allowed)):
             return [[] for _ in queries]
-        if self._ann is not None:
-            found = self._search_ivf(queries, wanted, excluded, allowed)
-        else:
-            found = self._search_exact(queries, wanted, excluded, allowed)
+        request = _Request(queries, wanted, excluded, allowed)
+        found = self._search_ivf(request) if self._ann is not None else self._search_exact(request)
         return [[Hit(self.ids[int(p)], float(s)) for s, p in zip(*pair, strict=True)] for pair in found]
 
-    def _search_exact(
-        self,
-        queries: np.ndarray,
-        wanted: list[int],
-        excluded: list[np.ndarray | None],
-        allowed: np.ndarray | None,
-    ) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _search_exact(self, request: _Request) -> list[tuple[np.ndarray, np.ndarray]]:
+        queries, wanted, excluded, allowed = request
         best = [(np.zeros(0, np.float32), np.zeros(0, np.int64)) for _ in queries]
         mask = None
         if allowed is not None:
@@ -235,13 +231,14 @@ class DenseIndex:
                 continue
             block = self.vectors.block(start, stop)
             positions = np.arange(start, stop, dtype=np.int64)
+            outside = None if mask is None else ~mask[start:stop]  # once per block, not per query
             for q in range(len(queries)):
                 # One matrix-vector product per query, never a batched matrix product: BLAS picks other kernels
                 # (and other rounding) for other batch sizes, so a batch's scores could differ in the last bits
                 # from the same query searched alone, and tied ranks would then depend on the batch.
                 row = block @ queries[q]
-                if mask is not None:
-                    row[~mask[start:stop]] = -np.inf
+                if outside is not None:
+                    row[outside] = -np.inf
                 drop = excluded[q]
                 if drop is not None and len(drop):
                     inside = drop[(drop >= start) & (drop < stop)]
@@ -253,13 +250,8 @@ class DenseIndex:
             del block  # freed before the next block is read: one block in memory at a time
         return best
 
-    def _search_ivf(
-        self,
-        queries: np.ndarray,
-        wanted: list[int],
-        excluded: list[np.ndarray | None],
-        allowed: np.ndarray | None,
-    ) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _search_ivf(self, request: _Request) -> list[tuple[np.ndarray, np.ndarray]]:
+        queries, wanted, excluded, allowed = request
         import faiss
 
         fetch = max(wanted) + max((len(e) for e in excluded if e is not None), default=0)

@@ -18,8 +18,11 @@ from typing import Any
 import numpy as np
 
 from .. import layout
+from ..arrays import pread_array
 from ..idmap import IdIndex, StringColumn
 from .config import INDEX_FORMAT, META, IndexBuildError, IndexConfig
+
+_TRUNCATED: dict[str, Any] = {"error": IndexBuildError, "fix": "delete the index folder to rebuild it."}
 
 
 @dataclass
@@ -66,18 +69,10 @@ class PostingFiles:
         self.data_offset, self.indices_offset = int(data.offset), int(indices.offset)
         self.data_dtype, self.indices_dtype = data.dtype, indices.dtype
 
-    @staticmethod
-    def _read(fd: int, offset: int, dtype: np.dtype[Any], lo: int, hi: int) -> np.ndarray:
-        out = np.empty(hi - lo, dtype=dtype)
-        got = os.preadv(fd, [out.data.cast("B")], offset + lo * dtype.itemsize)
-        if got != out.nbytes:
-            raise IndexBuildError("The index files are truncated; delete the index folder to rebuild it.")
-        return out
-
     def postings(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
         return (
-            self._read(self.indices_fd, self.indices_offset, self.indices_dtype, lo, hi),
-            self._read(self.data_fd, self.data_offset, self.data_dtype, lo, hi),
+            pread_array(self.indices_fd, self.indices_offset, self.indices_dtype, lo, hi, **_TRUNCATED),
+            pread_array(self.data_fd, self.data_offset, self.data_dtype, lo, hi, **_TRUNCATED),
         )
 
     def __del__(self) -> None:
