@@ -66,3 +66,19 @@ def demo_documents() -> list[Document]:
 def shared_dir() -> Path:
     """The project's shared/ folder beside the checkout."""
     return Path(__file__).resolve().parents[2] / "shared"
+
+
+RAY_MODULES = ("test_pipeline.py", "test_executors.py", "test_parallel_build.py", "test_ray_cluster.py")
+"""Test modules that start local Ray clusters: run by one xdist worker, one after another."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``pytest -n N --dist loadgroup`` (CI), a module's tests stay on one worker, so its module- and
+    session-scoped fixtures (demo store, indexes, servers) are built once per worker and not per test; the
+    modules that start Ray clusters share one group, so two Ray clusters never start at once."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        group = "ray" if module.rsplit("/", 1)[-1] in RAY_MODULES else module
+        item.add_marker(pytest.mark.xdist_group(group))
