@@ -50,8 +50,29 @@ def first_anchor(text: str, start: int = 0, stop: int | None = None) -> int | No
 
 
 def last_anchor(text: str, start: int = 0, stop: int | None = None, *, span: int = 256) -> int | None:
-    """The last anchor in ``text[start:stop]``, or None; searches backwards in steps of ``span`` chars."""
+    """The last anchor in ``text[start:stop]``, or None (an anchor needs the letter after it inside).
+
+    The last few spaces are tried directly (in prose the last one usually is an anchor); past them the
+    search goes backwards in steps of ``span`` chars with the candidate regex.
+    """
     end = len(text) if stop is None else stop
+    if end - 2 < start:
+        return None
+    position = text.rfind(" ", start, end - 1)  # a space at p needs p + 1 < end
+    for _ in range(_DIRECT_TRIES):
+        if position < 0:
+            return None
+        if is_anchor(text, position):
+            return position
+        position = text.rfind(" ", start, position)
+    # No anchor after ``position``: scan from it back.
+    return None if position < 0 else _last_anchor_scan(text, start, position + 2, span)
+
+
+_DIRECT_TRIES = 8
+
+
+def _last_anchor_scan(text: str, start: int, end: int, span: int) -> int | None:
     while end > start:
         begin = max(start, end - span)
         # The candidates of the span, checked from the last one back: the first that passes is the answer.

@@ -1,6 +1,6 @@
 """Exact token counting: one :class:`TokenCounter` per tokenizer name.
-(Over 400 lines on purpose: every tokenizer source (aliases, folders, GGUF, Hub) resolves into one counter.)
 
+Where a tokenizer's files come from (folders, GGUF, Hub) is :mod:`litelong_hf.tokenizer_files`.
 Lengths in litelong-hf are always tokens of the target tokenizer, and the ids a counter returns are the
 ids written to rows. For tiktoken-compatible BPE tokenizers (Llama-3) the counter runs on ``tiktoken``,
 which gives the same ids as ``tokenizers`` about 6x faster; everything else runs on ``tokenizers``.
@@ -14,7 +14,6 @@ Example::
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import threading
@@ -27,15 +26,42 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from .resources import DEFAULT_TOKENIZER, llama3_tokenizer_dir, smollm2_gguf_path
+from .resources import DEFAULT_TOKENIZER, llama3_tokenizer_dir
+from .tokenizer_files import (
+    LLAMA3_PATTERN,
+    CacheDir,
+    TokenizerNotFoundError,
+    _converted_tokenizer_dir,
+    _gguf_tokenizer_dir,
+    _has_llama3_split,
+    _hub_tokenizer_dir,
+    _is_tiktoken_rank_file,
+    _read_tiktoken_ranks,
+    _special_tokens,
+    align_with_reference,
+    aligned_hf_tokenizer,
+    load_tokenizer_json,
+    smollm2_tokenizer_dir,
+)
+
+__all__ = [
+    "LLAMA3_PATTERN",
+    "SMOLLM2_TOKENIZER",
+    "CacheDir",
+    "TokenCache",
+    "TokenCounter",
+    "TokenizerNotFoundError",
+    "_gguf_tokenizer_dir",
+    "align_with_reference",
+    "aligned_hf_tokenizer",
+    "load_tokenizer_json",
+    "smollm2_tokenizer_dir",
+]
 
 SMOLLM2_TOKENIZER = "smollm2"
 """Alias of the SmolLM2-135M-Instruct tokenizer carried inside the packaged GGUF (the embedded model's own
 tokens): rows made with it train that model without re-tokenizing."""
 
-# The pre-tokenizer split of Llama-3 (also in its tokenizer.json). tiktoken needs it to split text the same
-# way `tokenizers` does before applying the BPE ranks.
-LLAMA3_PATTERN = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 
 _ALIASES = {
     "llama-3": DEFAULT_TOKENIZER,
@@ -46,26 +72,11 @@ _ALIASES = {
     "smollm2-135m-instruct": SMOLLM2_TOKENIZER,
 }
 
-# Files a Hugging Face tokenizer folder may hold; fetched from the Hub for a repo id (weights are not).
-_HF_TOKENIZER_FILES = (
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "chat_template.jinja",
-    "chat_template.json",
-    "tokenizer.model",
-    "vocab.json",
-    "merges.txt",
-)
-
-
-class TokenizerNotFoundError(ValueError):
-    """The tokenizer name is neither a known alias, a local path, nor loadable from the Hub."""
-
 
 class _Backend(Protocol):
     def encode(self, text: str) -> list[int]: ...
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]: ...
+    def encode_arrays(self, texts: Sequence[str]) -> list[np.ndarray]: ...
     def decode(self, ids: Sequence[int]) -> str: ...
 
 
@@ -97,6 +108,22 @@ class _TiktokenBackend:
         results = _executor().map(lambda group: [encode(t) for t in group], groups)
         return [ids for group in results for ids in group]
 
+    def _encode_array(self, text: str) -> np.ndarray:
+        # No special token is allowed, so every special token's text is encoded as ordinary text: the ids
+        # of ``encode_ordinary``, but straight into a buffer (no list of Python ints to build and convert).
+        buffer = self.encoding._core_bpe.encode_to_tiktoken_buffer(text, set())
+        return np.frombuffer(buffer, dtype=np.int32)  # ids < 2**31: the uint32 bytes read as int32
+
+    def encode_arrays(self, texts: Sequence[str]) -> list[np.ndarray]:
+        workers = _thread_count()
+        if len(texts) < 4 * workers:
+            return [self._encode_array(t) for t in texts]
+        size = -(-len(texts) // (4 * workers))
+        groups = [texts[i : i + size] for i in range(0, len(texts), size)]
+        encode = self._encode_array
+        results = _executor().map(lambda group: [encode(t) for t in group], groups)
+        return [ids for group in results for ids in group]
+
     def decode(self, ids: Sequence[int]) -> str:
         return self.encoding.decode(list(ids), errors="replace")
 
@@ -113,6 +140,9 @@ class _TokenizersBackend:
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
         encodings = self.tokenizer.encode_batch_fast(list(texts), add_special_tokens=False)
         return [list(e.ids) for e in encodings]
+
+    def encode_arrays(self, texts: Sequence[str]) -> list[np.ndarray]:
+        return [np.asarray(ids, dtype=np.int32) for ids in self.encode_batch(texts)]
 
     def decode(self, ids: Sequence[int]) -> str:
         return str(self.tokenizer.decode(list(ids), skip_special_tokens=False))
@@ -171,177 +201,6 @@ def _executor() -> ThreadPoolExecutor:
 # A forked child (datasets' num_proc) inherits the pool object but not its threads: work submitted there
 # would wait forever. Give the child a fresh pool.
 os.register_at_fork(after_in_child=_executor.cache_clear)
-
-
-def _read_tiktoken_ranks(path: Path) -> dict[bytes, int]:
-    ranks: dict[bytes, int] = {}
-    with path.open("rb") as handle:
-        for line in handle:
-            if line.strip():
-                token, rank = line.split()
-                ranks[base64.b64decode(token)] = int(rank)
-    return ranks
-
-
-def _special_tokens(tokenizer_json: Path) -> dict[str, int]:
-    data = json.loads(tokenizer_json.read_text(encoding="utf-8"))
-    return {t["content"]: int(t["id"]) for t in data.get("added_tokens", [])}
-
-
-def _is_tiktoken_rank_file(path: Path) -> bool:
-    """True when ``tokenizer.model`` holds ``base64 rank`` lines (tiktoken), not a SentencePiece proto."""
-    if not path.is_file():
-        return False
-    with path.open("rb") as handle:
-        first = handle.readline().split()
-    if len(first) != 2 or not first[1].isdigit():
-        return False
-    try:
-        base64.b64decode(first[0], validate=True)
-    except ValueError:
-        return False
-    return True
-
-
-def _regexes(node: Any) -> list[str]:
-    if isinstance(node, dict):
-        found = [node["Regex"]] if isinstance(node.get("Regex"), str) else []
-        return found + [r for value in node.values() for r in _regexes(value)]
-    if isinstance(node, list):
-        return [r for item in node for r in _regexes(item)]
-    return []
-
-
-def _has_llama3_split(tokenizer_json: Path) -> bool:
-    data = json.loads(tokenizer_json.read_text(encoding="utf-8"))
-    return LLAMA3_PATTERN in _regexes(data.get("pre_tokenizer"))
-
-
-def align_with_reference(tokenizer: Any) -> Any:
-    """Make a ``tokenizers`` Llama-3 tokenizer give the ids of Meta's reference (tiktoken); returns it.
-
-    Meta's Llama-3 tokenizer is tiktoken: a pre-split piece that is itself in the vocabulary is emitted as
-    one token. Its Hugging Face release expresses that as ``"ignore_merges": true``; older exports (like the
-    packaged one) lack the flag and split a few rare words differently (" Cumhuriyet": 1 token in tiktoken,
-    4 through the merges). For a BPE tokenizer with the Llama-3 split the flag is set in place; any other
-    tokenizer is returned unchanged.
-    """
-    from tokenizers.models import BPE
-
-    model = tokenizer.model
-    if not isinstance(model, BPE) or model.ignore_merges or tokenizer.pre_tokenizer is None:
-        return tokenizer
-    if LLAMA3_PATTERN in _regexes(json.loads(tokenizer.pre_tokenizer.__getstate__())):
-        model.ignore_merges = True  # the model object shares the tokenizer's state: this changes it
-    return tokenizer
-
-
-def load_tokenizer_json(tokenizer_json: str | os.PathLike[str]) -> Any:
-    """A ``tokenizers.Tokenizer`` from a ``tokenizer.json``, aligned with its reference
-    (:func:`align_with_reference`). Every ``tokenizers`` load of a tokenizer file goes through here."""
-    from tokenizers import Tokenizer
-
-    return align_with_reference(Tokenizer.from_file(str(tokenizer_json)))
-
-
-def aligned_hf_tokenizer(hf_tokenizer: Any) -> Any:
-    """A transformers fast tokenizer with its backend aligned (:func:`align_with_reference`), in place;
-    ``save_pretrained`` then writes the aligned ``tokenizer.json``. Slow tokenizers are returned as is."""
-    backend = getattr(hf_tokenizer, "backend_tokenizer", None)
-    if backend is not None:
-        align_with_reference(backend)
-    return hf_tokenizer
-
-
-# ------------------------------------------------------------------------------ tokenizer resolution
-
-
-CacheDir = str | os.PathLike[str] | None
-"""A cache root as the configs give it (``cache_dir``); None is the default root (:func:`layout.cache_root`)."""
-
-
-def _tokenizer_cache(key: str, cache_dir: CacheDir = None) -> Path:
-    from .layout import tokenizer_dir
-
-    return tokenizer_dir(key, cache_dir)
-
-
-def _export_with_transformers(target: Path, load: Any, what: str) -> Path:
-    """Save the fast tokenizer ``load()`` returns into ``target`` once (file-locked, atomic rename).
-
-    ``load`` is a callable returning a transformers tokenizer; the export keeps ``tokenizer.json`` (what
-    :class:`TokenCounter` reads) and the chat template next to it.
-    """
-    from .layout import build_once
-
-    def export(tmp: Path) -> None:
-        try:
-            tokenizer = load()
-        except ImportError as exc:
-            raise TokenizerNotFoundError(
-                f"Reading {what} needs transformers (and gguf for .gguf files): "
-                "pip install 'litelong-hf[train]'."
-            ) from exc
-        if not getattr(tokenizer, "is_fast", False):
-            raise TokenizerNotFoundError(f"{what} has no fast (tokenizers) version; give its tokenizer.json.")
-        aligned_hf_tokenizer(tokenizer).save_pretrained(str(tmp))
-        if not (tmp / "tokenizer.json").is_file():
-            raise TokenizerNotFoundError(
-                f"Exporting {what} wrote no tokenizer.json; give its tokenizer.json."
-            )
-
-    return build_once(target, "tokenizer.json", export)
-
-
-def _gguf_tokenizer_dir(gguf: Path, cache_dir: CacheDir = None) -> Path:
-    """The tokenizer inside a GGUF file, exported once to the cache (transformers' GGUF reader)."""
-    stat = gguf.stat()
-    key = f"gguf-{gguf.stem}-{stat.st_size}-{int(stat.st_mtime)}".lower()
-
-    def load() -> Any:
-        from transformers import AutoTokenizer
-
-        return AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-
-    return _export_with_transformers(_tokenizer_cache(key, cache_dir), load, str(gguf))
-
-
-def smollm2_tokenizer_dir(cache_dir: CacheDir = None) -> Path:
-    """Folder with ``tokenizer.json`` and the chat template of the packaged SmolLM2-135M-Instruct.
-
-    Extracted from the GGUF on first use (once, ~30 s: transformers parses the whole GGUF) into
-    ``<cache>/tokenizers/`` (``cache_dir`` or the default root); offline.
-    """
-    return _gguf_tokenizer_dir(smollm2_gguf_path(), cache_dir)
-
-
-def _converted_tokenizer_dir(folder: Path, cache_dir: CacheDir = None) -> Path:
-    """A slow tokenizer folder (SentencePiece, vocab+merges) converted once to ``tokenizer.json``."""
-    import hashlib
-
-    key = "converted-" + hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
-
-    def load() -> Any:
-        from transformers import AutoTokenizer
-
-        return AutoTokenizer.from_pretrained(str(folder), use_fast=True)
-
-    return _export_with_transformers(_tokenizer_cache(key, cache_dir), load, str(folder))
-
-
-def _hub_tokenizer_dir(repo_id: str, cache_dir: CacheDir = None) -> Path | None:
-    """The tokenizer files (never weights) of a Hub repo in the local HF cache, or None if unavailable."""
-    try:
-        from huggingface_hub import snapshot_download
-
-        folder = Path(snapshot_download(repo_id, allow_patterns=list(_HF_TOKENIZER_FILES)))
-    except Exception:  # offline, gated, unknown: the caller falls back to tokenizers' own loader
-        return None
-    if (folder / "tokenizer.json").is_file():
-        return folder
-    if any((folder / f).is_file() for f in ("tokenizer_config.json", "tokenizer.model", "vocab.json")):
-        return _converted_tokenizer_dir(folder, cache_dir)
-    return None
 
 
 class TokenCounter:
@@ -447,6 +306,12 @@ class TokenCounter:
             return []
         return self._backend.encode_batch(texts)
 
+    def encode_arrays(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """The ids of :meth:`encode_batch` as int32 arrays (read-only for tiktoken: no list in between)."""
+        if not texts:
+            return []
+        return self._backend.encode_arrays(texts)
+
     def count(self, text: str) -> int:
         return len(self._backend.encode(text))
 
@@ -522,9 +387,8 @@ class TokenCache:
         self.hits += len(texts) - len(missing)
         self.misses += len(missing)
         if missing:
-            encoded = self.counter.encode_batch([texts[i] for i in missing])
-            for i, new_ids in zip(missing, encoded, strict=True):
-                array = np.asarray(new_ids, dtype=np.int32)
+            encoded = self.counter.encode_arrays([texts[i] for i in missing])
+            for i, array in zip(missing, encoded, strict=True):
                 found[i] = array
                 self._store(texts[i], array)
         return [ids for ids in found if ids is not None]

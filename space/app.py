@@ -67,6 +67,14 @@ CSS = """
 SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif")
 MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace")
 
+CORPUS_CHOICES = [
+    ("Demo corpus (3,824 news articles)", "demo"),
+    ("Upload .jsonl / .parquet / .txt", "upload"),
+]
+"""The corpus radio's (label, value) pairs; ``handlers.App`` reads the value."""
+LLM_CHOICES = [("Embedded SmolLM2-135M (CPU)", "embedded"), ("OpenAI-compatible / TGI endpoint", "endpoint")]
+"""The LLM radio's (label, value) pairs; ``handlers.App`` reads the value."""
+
 
 def theme() -> gr.themes.Base:
     """The default theme with system fonts only: nothing is fetched from a font CDN."""
@@ -104,14 +112,7 @@ def build_app(cache_dir: str | Path | None = None) -> gr.Blocks:
                     category_choices(), value=["POL"], multiselect=True, label="LiteLong categories (BISAC)"
                 )
                 subcats = gr.Slider(1, 3, value=1, step=1, label="Subcategories to debate")
-                corpus = gr.Radio(
-                    [
-                        ("Demo corpus (3,824 news articles)", "demo"),
-                        ("Upload .jsonl / .parquet / .txt", "upload"),
-                    ],
-                    value="demo",
-                    label="Corpus",
-                )
+                corpus = gr.Radio(CORPUS_CHOICES, value="demo", label="Corpus")
                 with gr.Accordion("Upload a corpus", open=False):
                     files = gr.File(
                         file_count="multiple",
@@ -121,14 +122,7 @@ def build_app(cache_dir: str | Path | None = None) -> gr.Blocks:
                     )
                     text_column = gr.Textbox("text", label="Text column (.jsonl / .parquet)")
                 upload_note = gr.Markdown(elem_id="upload-note")
-                llm = gr.Radio(
-                    [
-                        ("Embedded SmolLM2-135M (CPU)", "embedded"),
-                        ("OpenAI-compatible / TGI endpoint", "endpoint"),
-                    ],
-                    value="embedded",
-                    label="LLM",
-                )
+                llm = gr.Radio(LLM_CHOICES, value="embedded", label="LLM")
                 with gr.Accordion("Endpoint", open=False):
                     endpoint = gr.Textbox(label="Endpoint URL", placeholder="http://tgi-host:8080")
                     model = gr.Textbox(label="Model name (optional)")

@@ -273,11 +273,11 @@ def test_hub_fingerprint_is_the_resolved_revision(tmp_path: Path, monkeypatch: p
             repo_type="dataset",
         )
         monkeypatch.setenv("HF_ENDPOINT", url)
-        monkeypatch.setattr("litelong_hf.corpus._FINGERPRINTS", {})
+        monkeypatch.setattr("litelong_hf.corpus_sources._FINGERPRINTS", {})
         spec = CorpusConfig(source="tester/news")
         first = corpus_fingerprint(spec)
         assert hub_revision("tester/news") == api.dataset_info("tester/news").sha
-        monkeypatch.setattr("litelong_hf.corpus._FINGERPRINTS", {})
+        monkeypatch.setattr("litelong_hf.corpus_sources._FINGERPRINTS", {})
         assert corpus_fingerprint(spec) == first  # nothing committed: same
         api.upload_file(
             path_or_fileobj=b"notes",
@@ -285,7 +285,7 @@ def test_hub_fingerprint_is_the_resolved_revision(tmp_path: Path, monkeypatch: p
             repo_id="tester/news",
             repo_type="dataset",
         )
-        monkeypatch.setattr("litelong_hf.corpus._FINGERPRINTS", {})
+        monkeypatch.setattr("litelong_hf.corpus_sources._FINGERPRINTS", {})
         assert corpus_fingerprint(spec) != first  # a new commit: a new revision
         with pytest.raises(CorpusError, match="does not exist"):
             hub_revision("tester/missing")

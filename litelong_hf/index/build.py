@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -151,47 +150,8 @@ def batch_postings(tokenizer: Any, texts: Sequence[str], first_doc: int) -> scor
     return batch
 
 
-SCORE_CHUNK = 1 << 21
-"""Postings scored at a time: the float64 temporaries of scoring stay at a few chunks, not a shard."""
-
-
-def score_in_chunks(
-    postings: scoring.Postings,
-    idf: np.ndarray,
-    nonocc: np.ndarray | None,
-    n_vocab: int,
-    avg_len: float,
-    start: int,
-    config: IndexConfig,
-) -> Shard:
-    """:func:`scoring.score_shard`, a slice of the postings at a time (each score depends on its own
-    posting only, so the matrix is the same, value for value)."""
-    if len(postings.terms) <= SCORE_CHUNK:
-        return scoring.score_shard(postings, idf, nonocc, n_vocab, avg_len, start, config)
-    pieces = [
-        scoring.score_shard(
-            scoring.Postings(
-                postings.docs[lo : lo + SCORE_CHUNK],
-                postings.terms[lo : lo + SCORE_CHUNK],
-                postings.tf[lo : lo + SCORE_CHUNK],
-                postings.lengths,
-            ),
-            idf,
-            nonocc,
-            n_vocab,
-            avg_len,
-            start,
-            config,
-        )
-        for lo in range(0, len(postings.terms), SCORE_CHUNK)
-    ]
-    # A piece's indptr counts its own postings per term: the shard's is their sum.
-    return dataclasses.replace(
-        pieces[0],
-        data=np.concatenate([p.data for p in pieces]),
-        indices=postings.docs.astype(np.int32, copy=False),
-        indptr=np.sum([p.indptr for p in pieces], axis=0),
-    )
+score_in_chunks = scoring.score_shard
+"""A shard's score matrix, :data:`scoring.SCORE_CHUNK` postings at a time (the builders' name for it)."""
 
 
 def merge_postings(batches: Sequence[scoring.Postings]) -> scoring.Postings:

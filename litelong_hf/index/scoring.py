@@ -79,6 +79,10 @@ def postings(flat: np.ndarray, lengths: np.ndarray) -> Postings:
     )
 
 
+SCORE_CHUNK = 1 << 21
+"""Postings scored at a time: the float64 temporaries of scoring stay at a few chunks, not a shard."""
+
+
 def score_shard(
     shard_postings: Postings,
     idf_values: np.ndarray,
@@ -88,16 +92,27 @@ def score_shard(
     start: int,
     config: IndexConfig,
 ) -> Shard:
-    """A shard's CSC score matrix (terms x documents), exactly as bm25s lays it out."""
+    """A shard's CSC score matrix (terms x documents), exactly as bm25s lays it out.
+
+    Scored :data:`SCORE_CHUNK` postings at a time: each score depends on its own posting only, so the
+    matrix is the same, value for value, with float64 temporaries of one chunk.
+    """
     p = shard_postings
     lengths = p.lengths.astype(np.float64)
-    scores = idf_values[p.terms] * tfc(config.method, p.tf, lengths[p.docs], avg_len, config.k1, config.b)
-    if nonocc is not None:
-        scores = scores - nonocc[p.terms]
+    data = np.empty(len(p.terms), dtype=np.float32)
+    for lo in range(0, len(p.terms), SCORE_CHUNK):
+        hi = lo + SCORE_CHUNK
+        terms = p.terms[lo:hi]
+        scores = idf_values[terms] * tfc(
+            config.method, p.tf[lo:hi], lengths[p.docs[lo:hi]], avg_len, config.k1, config.b
+        )
+        if nonocc is not None:
+            scores = scores - nonocc[terms]
+        data[lo:hi] = scores
     indptr = np.zeros(n_vocab + 1, dtype=np.int64)
     np.cumsum(np.bincount(p.terms, minlength=n_vocab), out=indptr[1:])
     return Shard(
-        data=scores.astype(np.float32),
+        data=data,
         indices=p.docs.astype(np.int32, copy=False),
         indptr=indptr,
         n_docs=len(p.lengths),

@@ -1,15 +1,14 @@
 """The HTTP client of the endpoint backend (:class:`EndpointClient`): one server, probed once for its
 dialect, model and window, requests with a concurrency bound, retries and the mapping of every failure to
-the project's own error (the dialects: :mod:`litelong_hf.llm.endpoint`)."""
+the project's own error (the classification: :mod:`litelong_hf.llm.failures`; the dialects:
+:mod:`litelong_hf.llm.endpoint`)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import threading
-import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +16,6 @@ from typing import Any, NoReturn
 
 import httpx2
 
-from litelong_hf.llm.backoff import RETRYABLE_STATUS, is_context_length_error, parse_retry_after
 from litelong_hf.llm.base import ChatRequest, RawCompletion
 from litelong_hf.llm.config import DEFAULT_CONCURRENCY, Dialect, Secret
 from litelong_hf.llm.dialects import (
@@ -41,6 +39,7 @@ from litelong_hf.llm.errors import (
     UnreachableEndpointError,
     public_url,
 )
+from litelong_hf.llm.failures import Failure, HTTPFailure, InvalidResponse, classify, describe
 from litelong_hf.secrets import scrub_text
 
 logger = logging.getLogger("litelong_hf.llm")
@@ -48,9 +47,6 @@ logger = logging.getLogger("litelong_hf.llm")
 LLAMACPP_DEFAULT_CONCURRENCY = 2
 """A llama.cpp server generates one answer at a time; one request queued behind it hides the round trip,
 more would only wait in the server's queue and eat into ``timeout_s``."""
-
-_EXCERPT_CHARS = 300
-
 
 _MIN_SECRET_CHARS = 4
 """Keys shorter than this are not scrubbed from quoted text (they would blank out ordinary words); no real
@@ -63,17 +59,6 @@ class _LoopState:
 
     http: httpx2.AsyncClient
     semaphore: asyncio.Semaphore
-
-
-@dataclass(frozen=True)
-class Failure:
-    """One failed attempt, classified."""
-
-    kind: str  # retry | context | auth | not_found | bad_request
-    detail: str
-    status: int | None = None
-    retry_after: float | None = None
-    connect: bool = False
 
 
 class EndpointClient:
@@ -187,7 +172,7 @@ class EndpointClient:
             logger.warning("LLM endpoint %s: GET %s timed out while probing", self.url, public_url(url))
             return None
         except httpx2.TransportError as exc:
-            failure = _describe(exc)
+            failure = describe(exc)
         if failure is not None:
             # Raised outside the except block: the httpx error (which holds the request and its
             # Authorization header) must not ride along as __context__.
@@ -297,7 +282,7 @@ class EndpointClient:
         }
         response = await state.http.post(chat_completions_url(self.endpoint), json=body)
         if response.status_code >= 400:
-            raise _HTTPFailure(response.status_code, response.text, response.headers.get("retry-after"))
+            raise HTTPFailure(response.status_code, response.text, response.headers.get("retry-after"))
         try:
             data = response.json()
             message = data["choices"][0]["message"]
@@ -308,40 +293,12 @@ class EndpointClient:
                 completion_tokens=int(usage.get("completion_tokens") or 0),
             )
         except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
-            raise _InvalidResponse(f"the answer is not a chat completion ({type(exc).__name__})") from None
+            raise InvalidResponse(f"the answer is not a chat completion ({type(exc).__name__})") from None
 
     # -- errors ----------------------------------------------------------------------------------------
 
     def _classify(self, exc: Exception) -> Failure:
-        if isinstance(exc, _HTTPFailure):
-            return self._classify_status(exc.status, exc.body, exc.retry_after)
-        if isinstance(exc, TimeoutError | httpx2.TimeoutException):
-            return Failure("retry", f"no answer within timeout_s={self.timeout_s:g} s")
-        if isinstance(exc, httpx2.ConnectError):
-            return Failure("retry", f"connection failed ({_describe(exc)})", connect=True)
-        if isinstance(exc, httpx2.TransportError):
-            return Failure("retry", f"connection dropped ({_describe(exc)})")
-        if isinstance(exc, _InvalidResponse):
-            return Failure("retry", f"invalid response: {exc}")
-        if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
-            return Failure("retry", "invalid response: the body is not JSON")
-        raise exc
-
-    def _classify_status(self, status: int, body: str, retry_after: str | None) -> Failure:
-        excerpt = self._scrub(" ".join(body.split()))[:_EXCERPT_CHARS]  # scrub, then cut
-        detail = f"HTTP {status}" + (f": {excerpt}" if excerpt else "")
-        if status in (401, 403):
-            return Failure("auth", detail, status)
-        if status == 404:
-            return Failure("not_found", detail, status)
-        if is_context_length_error(status, body):
-            return Failure("context", detail, status)
-        # llama-cpp-python reports a request it cannot validate as HTTP 500: retrying cannot fix that.
-        if status == 500 and "validation error" in body.lower():
-            return Failure("bad_request", detail, status)
-        if status in RETRYABLE_STATUS or status >= 500:
-            return Failure("retry", detail, status, parse_retry_after(retry_after, now=time.time()))
-        return Failure("bad_request", detail, status)
+        return classify(exc, timeout_s=self.timeout_s, scrub=self._scrub)
 
     def _raise(self, failure: Failure, model: str | None) -> NoReturn:
         if failure.kind == "auth":
@@ -372,7 +329,7 @@ class EndpointClient:
         )
 
     def _unreachable_message(self, cause: object) -> str:
-        detail = self._scrub(cause if isinstance(cause, str) else _describe(cause))
+        detail = self._scrub(cause if isinstance(cause, str) else describe(cause))
         return (
             f"Cannot reach the LLM endpoint {self.url} ({detail}). Check that the server is running and that the "
             "URL's scheme, host and port are right; `litelong-hf serve-local` starts a local one, and leaving "
@@ -386,21 +343,6 @@ class EndpointClient:
             f"config, the {self._api_key_env} environment variable, HF_TOKEN, or `hf auth login` for Hugging Face "
             "endpoints."
         )
-
-
-class _HTTPFailure(Exception):
-    def __init__(self, status: int, body: str, retry_after: str | None) -> None:
-        super().__init__(f"HTTP {status}")
-        self.status, self.body, self.retry_after = status, body, retry_after
-
-
-class _InvalidResponse(Exception):
-    pass
-
-
-def _describe(exc: object) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 __all__ = ["EndpointClient", "Failure"]

@@ -1,4 +1,3 @@
-# Over 400 lines on purpose: the debate's schemas, steps, title matching and transcript are one unit.
 """LiteLong's multi-LLM topic debate (METHODS.md §1.2): generate, cross-critique, judge, filter-reject.
 
 Per (top, sub) pair: debater A and debater B each propose ``2 x expansion_factor`` subtopics; A critiques B's
@@ -16,148 +15,24 @@ and when every attempt fails the subcategory is marked failed and keeps **no** t
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..llm import ChatLLM, ChatResult
-from ..prompting import Prompts, load_prompts
+from ..prompting import Prompts
 from ..taxonomy import TaxonomyEntry
+from .debate_schema import PATTERNS, SchemaPatterns, critique_schema, generate_schema, judge_schema
 
-_LETTER = "A-Za-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
-"""Letters and digits a topic may use: ASCII, and the accented Latin letters (Latin-1 and Latin Extended-A/B,
-without the multiplication and division signs)."""
-
-
-@dataclass(frozen=True)
-class SchemaPatterns:
-    """The JSON-schema patterns of the debate's strings (titles are the BM25 queries, so what the title
-    pattern forbids, no query can contain). Patterns only shape what the model can write; lengths bound it,
-    so a small model cannot ramble."""
-
-    title: str
-    """A topic title (also the judge's ``title``)."""
-    sentence: str
-    """An explanation, critique reason, judge reason or summary."""
-
-
-PATTERNS = SchemaPatterns(
-    title=f"^[{_LETTER}][{_LETTER} ,.:;'\u2019&()/!?+-]{{1,70}}[{_LETTER})?!]$",
-    sentence=f"^[{_LETTER}][{_LETTER} ,.:;'\u2019&%()/!?+-]{{8,160}}[.!?]$",
-)
-"""The default patterns: real topic titles' characters (colons, accented letters, digits, hyphens, periods as
-in "U.S.", apostrophes), 3 to 72 characters; an explanation of 10 to 162 characters ending a sentence. No
-double quote or backslash: the model would have to escape them inside JSON."""
-STRICT_V1_PATTERNS = SchemaPatterns(
-    title="^[A-Z][A-Za-z0-9 ,'&()/-]{1,70}[A-Za-z0-9)]$",
-    sentence="^[A-Z][A-Za-z0-9 ,;:()'/-]{8,160}[.]$",
-)
-"""The patterns before issue 19 (ASCII only, no colon, one sentence without an inner period): kept to
-measure the unparseable rate against (``bench/debate_schema.py``), not used by any preset."""
-PROMPT_KEYS = ("system", "generate", "critique", "judge")
-"""Templates every LiteLong prompt set must have."""
-
-
-def _topic_item(patterns: SchemaPatterns) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {
-            "topic": {"type": "string", "pattern": patterns.title},
-            "explanation": {"type": "string", "pattern": patterns.sentence},
-        },
-        "required": ["topic", "explanation"],
-    }
-
-
-def _reviewed_item(patterns: SchemaPatterns) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {
-            "topic": {"type": "string", "pattern": patterns.title},
-            "explanation": {"type": "string", "pattern": patterns.sentence},
-            "reason": {"type": "string", "pattern": patterns.sentence},
-        },
-        "required": ["topic", "reason"],
-    }
-
+# Re-exported: the debate's public names stay importable from here.
+from .debate_schema import PROMPT_KEYS as PROMPT_KEYS
+from .debate_schema import STRICT_V1_PATTERNS as STRICT_V1_PATTERNS
+from .debate_schema import load_debate_prompts as load_debate_prompts
+from .debate_titles import clean_title, match_title, normalize_title
 
 ROLE_SEED_OFFSET = {"debater_a": 0, "debater_b": 1, "judge": 2}
 RETRY_SEED_STEP = 1000
 """A retried judge request uses ``seed + attempt x RETRY_SEED_STEP``: a new request, cached on its own."""
-MIN_TITLE_OVERLAP = 0.5
-"""Least word overlap (Jaccard of content words) for a paraphrased rejection to match a candidate."""
-
-_STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "as",
-        "at",
-        "by",
-        "for",
-        "from",
-        "in",
-        "into",
-        "its",
-        "of",
-        "on",
-        "or",
-        "the",
-        "their",
-        "to",
-        "with",
-        "within",
-        "about",
-    ]
-)
-_NUMBERED = re.compile(r"^(?:#|no\.?\s*|topic\s*|candidate\s*)?(\d{1,3})(?:[.):]\s*|\s*$)", re.IGNORECASE)
-
-
-def load_debate_prompts(name: str = "litelong_v2") -> Prompts:
-    """The debate prompt set ``name`` (packaged or a YAML path), checked for every template the debate uses."""
-    return load_prompts(name, required=PROMPT_KEYS)
-
-
-def generate_schema(n: int, patterns: SchemaPatterns = PATTERNS) -> dict[str, Any]:
-    return {"type": "array", "items": _topic_item(patterns), "minItems": 1, "maxItems": n}
-
-
-def critique_schema(n: int, patterns: SchemaPatterns = PATTERNS) -> dict[str, Any]:
-    """A review of ``n`` candidates; bounded arrays keep small models from repeating items forever."""
-    item = _reviewed_item(patterns)
-    return {
-        "type": "object",
-        "properties": {
-            "accepted": {"type": "array", "items": item, "maxItems": n},
-            "rejected": {"type": "array", "items": item, "maxItems": n},
-        },
-        "required": ["accepted", "rejected"],
-    }
-
-
-def judge_schema(n: int, patterns: SchemaPatterns = PATTERNS) -> dict[str, Any]:
-    """The judge's rejections among ``n`` candidates."""
-    return {
-        "type": "object",
-        "properties": {
-            "rejected_topics": {
-                "type": "array",
-                "maxItems": n,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "title": {"type": "string", "pattern": patterns.title},
-                        "reason": {"type": "string", "pattern": patterns.sentence},
-                    },
-                    "required": ["title", "reason"],
-                },
-            },
-            "summary": {"type": "string", "pattern": patterns.sentence},
-        },
-        "required": ["rejected_topics", "summary"],
-    }
 
 
 @dataclass(frozen=True)
@@ -196,67 +71,6 @@ class Transcript:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def clean_title(title: str) -> str:
-    """A topic title without surrounding quotes, list markers or trailing punctuation (pure)."""
-    return " ".join(title.strip().strip("\"'*").strip().rstrip(" ,.;:").split())
-
-
-def normalize_title(title: str) -> str:
-    """The case-insensitive comparison form of a title (pure)."""
-    return clean_title(title).casefold()
-
-
-def title_words(title: str) -> frozenset[str]:
-    """Content words of a title, lower-cased, stopwords and plural ``s`` removed (pure)."""
-    words = re.findall(r"[a-z0-9]+", title.casefold())
-    return frozenset(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words if w not in _STOPWORDS)
-
-
-def match_title(title: str, candidates: Sequence[str]) -> tuple[int | None, str, float]:
-    """Which of ``candidates`` a judge or critic means by ``title`` (pure).
-
-    Returns ``(index, method, score)``: ``exact`` (same normalised title), ``number`` (``"3"`` or
-    ``"3. ..."`` naming the third candidate when the rest of the text does not contradict it), ``overlap``
-    (the candidate with the largest word overlap, at least :data:`MIN_TITLE_OVERLAP`; the first wins a
-    tie) or ``none`` (index ``None``).
-
-    >>> match_title("voting rights.", ["Civil Disobedience", "Voting Rights"])
-    (1, 'exact', 1.0)
-    >>> match_title("The rights of voters", ["Civil Disobedience", "Voting Rights and Voters"])
-    (1, 'overlap', 0.667)
-    """
-    wanted = normalize_title(title)
-    if not wanted:
-        return None, "none", 0.0
-    for i, candidate in enumerate(candidates):
-        if normalize_title(candidate) == wanted:
-            return i, "exact", 1.0
-    numbered = _NUMBERED.match(wanted)
-    if numbered and 1 <= int(numbered.group(1)) <= len(candidates):
-        index = int(numbered.group(1)) - 1
-        rest = wanted[numbered.end() :].strip()
-        if not rest or normalize_title(candidates[index]) == rest or _overlap(rest, candidates[index]) > 0:
-            return index, "number", 1.0
-        return match_title(rest, candidates)  # the number contradicts the title: trust the title
-    words = title_words(wanted)
-    best, best_score = None, 0.0
-    for i, candidate in enumerate(candidates):
-        score = _overlap_words(words, title_words(candidate))
-        if score > best_score:
-            best, best_score = i, score
-    if best is not None and best_score >= MIN_TITLE_OVERLAP:
-        return best, "overlap", round(best_score, 3)
-    return None, "none", round(best_score, 3)
-
-
-def _overlap_words(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
-
-
-def _overlap(a: str, b: str) -> float:
-    return _overlap_words(title_words(a), title_words(b))
 
 
 def candidates_from(value: Any, source: str) -> list[Candidate]:

@@ -1,5 +1,4 @@
 """LiteLong (METHODS.md §1): BISAC topics chosen by a multi-LLM debate, BM25 retrieval, exact-length rows.
-(Over 400 lines on purpose: the lazy topic plan, retrieval and row budgeting form one generator.)
 
 Units of work are taxonomy entries (top, sub) in :func:`~litelong_hf.taxonomy.spread_order` (seeded,
 round-robin over top categories); shard ``s`` of ``n`` takes entries ``s, s + n, s + 2n, ...``. ``drafts``
@@ -14,11 +13,13 @@ match the title); the best ``feedback_docs`` hits lend their distinctive words t
 as relevant; rows are filled from the best relevant documents, one band of rank per row (each band
 shuffled, seeded); a topic whose relevant text fills fewer rows than asked gives fewer rows
 (``topics_thin`` in the report) rather than rows diluted with weak hits. The arithmetic is in
-``topic_plan.py``, the knobs in ``litelong_config.py``.
+``topic_plan.py``, the knobs in ``litelong_config.py``, the topics file and debate counters in
+``litelong_topics.py``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 from collections.abc import Iterator, Mapping, Sequence
@@ -36,7 +37,6 @@ from ..layout import (
     stats_path,
 )
 from ..llm import ChatLLM, run_sync
-from ..packing import Piece
 from ..report import LLMMeter, RunReport
 from ..taxonomy import (
     TaxonomyEntry,
@@ -50,9 +50,11 @@ from .common import dedup_hits, hits_needed, order_documents, seed_for
 from .context import StrategyContext
 from .debate import Sampling, Transcript, debate_topics, load_debate_prompts
 from .litelong_config import DEBATE_ROLES, LiteLongConfig
+from .litelong_topics import count_debate, retrieved_pieces, topics_by_entry
 from .topic_plan import (
     Topic,
     TopicPlan,
+    WordCounts,
     feedback_words,
     plan_topic,
     rows_per_turn,
@@ -106,7 +108,7 @@ class LiteLongStrategy(Strategy):
         self.config: LiteLongConfig = config
         self._llms: dict[str, ChatLLM] | None = None
         self._meter: LLMMeter | None = None
-        self._background: list[set[str]] | None = None
+        self._background: WordCounts | None = None
 
     @cached_property
     def entries(self) -> list[TaxonomyEntry]:
@@ -175,13 +177,13 @@ class LiteLongStrategy(Strategy):
         atomic_write_json(path, {"mean_doc_tokens": mean, "sample": len(counts)})
         return mean
 
-    def background_words(self, docs: DocumentStore) -> list[set[str]]:
-        """Word sets of a seeded sample of the corpus: the background that feedback words must stand out
-        from (computed once per strategy)."""
+    def background_words(self, docs: DocumentStore) -> WordCounts:
+        """Word counts of a seeded sample of the corpus: the background that feedback words must stand out
+        from (counted once per strategy)."""
         if self._background is None:
             rng = random.Random(seed_for(self.config.seed, "background"))
-            self._background = word_sets(
-                docs.texts(sorted(rng.sample(range(len(docs)), min(500, len(docs)))))
+            self._background = WordCounts.of(
+                word_sets(docs.texts(sorted(rng.sample(range(len(docs)), min(500, len(docs))))))
             )
         return self._background
 
@@ -230,26 +232,11 @@ class LiteLongStrategy(Strategy):
 
         transcripts = run_sync(run_all())
         for t in transcripts:
-            self._count_debate(t, report)
+            count_debate(t, report)
         self._add_llm_counters(report)
         report.extra.setdefault("models", {role: llm.model_id for role, llm in llms.items()})
         report.extra.setdefault("prompt_versions", {"litelong": prompts.tag})
         return transcripts
-
-    def _count_debate(self, t: Transcript, report: RunReport) -> None:
-        report.count("categories_processed")
-        report.count("topics_generated", sum(len(v) for v in t.generated.values()))
-        report.count("topics_candidates", len(t.kept) + len(t.rejected))
-        report.count("topics_rejected", len(t.rejected))
-        report.count("topics_kept", len(t.kept))
-        report.count("llm_unparseable_answers", len(t.unparseable))
-        report.count("judge_rejections_unmatched", t.unmatched_rejections)
-        report.count("judge_retries", max(0, t.judge_attempts - 1))
-        if t.failed:
-            report.skip("category", t.failed)
-        elif not t.kept:
-            reason = "debate kept no topics" + (" (unparseable LLM answers)" if t.unparseable else "")
-            report.skip("category", reason)
 
     def _add_llm_counters(self, report: RunReport) -> None:
         """Add what the LLMs counted since the last call (debates run one at a time in ``drafts``)."""
@@ -259,16 +246,7 @@ class LiteLongStrategy(Strategy):
 
     def topics_from_file(self, report: RunReport) -> dict[tuple[str, str], list[Topic]]:
         """The topics file's topics by casefolded (top, sub); lines outside the selection are counted."""
-        wanted = {(e.top.casefold(), e.sub.casefold()) for e in self.entries}
-        grouped: dict[tuple[str, str], list[Topic]] = {}
-        for item in read_topics(str(self.config.topics_file)):
-            topic = Topic(item["top"], item["sub"], item["title"], str(item.get("explanation") or ""))
-            key = (topic.top.casefold(), topic.sub.casefold())
-            if key in wanted:
-                grouped.setdefault(key, []).append(topic)
-            else:
-                report.count("topics_file_outside_selection")
-        return grouped
+        return topics_by_entry(read_topics(str(self.config.topics_file)), self.entries, report)
 
     def entry_topics(
         self, entry: TaxonomyEntry, report: RunReport, from_file: Mapping[tuple[str, str], list[Topic]] | None
@@ -317,7 +295,7 @@ class LiteLongStrategy(Strategy):
                     [
                         topic_query(t, c.query),
                         *feedback_words(
-                            [docs[h.doc_id].text for h in hits[: c.feedback_docs]],
+                            docs.texts([docs.position(h.doc_id) for h in hits[: c.feedback_docs]]),
                             c.feedback_terms,
                             background,
                         ),
@@ -332,16 +310,17 @@ class LiteLongStrategy(Strategy):
             ]
         counter = TokenCounter.get(c.tokenizer)
         separator_tokens = counter.count(c.separator) if c.separator else 0
-        texts = docs.text_by_id
         for topic, hits in zip(topics, results, strict=True):
             if not hits:
                 report.skip("topic", "zero BM25 hits")
                 continue
             # Only documents above the relevance floor can enter a row: count the tokens of those alone.
             floor = c.relevance_floor * hits[0].score
-            relevant = dedup_hits([h for h in hits if h.score >= floor], texts)
+            above = [h for h in hits if h.score >= floor]
+            texts = docs.texts_by_id([h.doc_id for h in above])  # one sorted pass over the store
+            relevant = dedup_hits(above, texts)
             # Through the process's token cache: the packer reuses these ids for the rows (issue 21).
-            encoded = TokenCache.shared(counter).encode_batch([docs[h.doc_id].text for h in relevant])
+            encoded = TokenCache.shared(counter).encode_batch([texts[h.doc_id] for h in relevant])
             lengths = dict(zip((h.doc_id for h in relevant), map(len, encoded), strict=True))
             plan = plan_topic(
                 relevant,
@@ -354,6 +333,7 @@ class LiteLongStrategy(Strategy):
                 seed=seed_for(c.seed, topic.top, topic.sub, topic.title),
                 allow_single_piece_rows=c.allow_single_piece_rows,
             )
+            plan = dataclasses.replace(plan, texts=texts)  # the rows' pieces: no second read of the store
             report.count("documents_retrieved", len(hits))
             report.count("documents_relevant", plan.relevant)
             if plan.rows == 0:
@@ -393,7 +373,7 @@ class LiteLongStrategy(Strategy):
         for topic, plan in self.retrieved(shard, num_shards, report):
             yield Bundle(
                 key=topic.title,
-                pieces=(Piece(docs[h.doc_id].text, h.doc_id, "retrieved", h.score) for h in plan.hits),
+                pieces=retrieved_pieces(docs, plan.hits, plan.texts),
                 kind="topic",
                 topic=topic.path(),
                 max_rows=plan.rows,

@@ -1,5 +1,4 @@
 """NExtLong (METHODS.md §2): each corpus document, chunked, interleaved with its hardest negatives.
-(Over 400 lines on purpose: config, resources, hardness report and the seed loop of one method.)
 
 For every seed document (in a seeded order) the strategy yields one bundle whose pieces fill exactly one
 row: each meta-chunk at the head of its group, followed by the most similar chunks of *other* documents,
@@ -11,7 +10,7 @@ dropped for every retriever (:mod:`.negatives.nearcopy`).
 
 Heavy resources (the corpus, its chunk pool with token counts, the memory-mapped chunk index and, for the
 dense side, the pool's vectors) load once per process and are shared by every strategy object with the
-same corpus and chunking.
+same corpus and chunking (:mod:`.nextlong_resources`); the hardness report is :mod:`.nextlong_hardness`.
 
 Example::
 
@@ -22,39 +21,47 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
-from .. import layout
 from ..config import BaseConfig, ConfigError
-from ..corpus import CorpusConfig, open_store
-from ..index import IndexConfig
 from ..report import RunReport
 from ..tokens import TokenCounter
 from . import register
 from .base import Bundle, Citation, RowKind, Strategy, shard_slice
 from .chunking import SPLIT_MODES
-from .common import ResourceCache
 from .context import StrategyContext
-from .negatives import (
-    BM25ChunkRetriever,
-    ChunkPool,
-    MinedRow,
-    NegativeMiner,
-    NegativeRetriever,
-    SeedRequest,
-    Shortfall,
-    describe,
-    hardness_sample,
-)
-from .negatives.hybrid import HybridChunkRetriever
+from .negatives import ChunkPool, MinedRow, NegativeMiner, SeedRequest, Shortfall, describe
 from .negatives.options import RetrievalOptions
+from .nextlong_hardness import HARDNESS_STATS, hardness_summary, tally_hardness
+from .nextlong_resources import (
+    NExtLongResources,
+    chunk_index_key,
+    load_resources,
+    mining_index_config,
+    mining_retriever,
+    retrieval_key,
+)
+
+__all__ = [
+    "HARDNESS_STATS",
+    "NExtLongConfig",
+    "NExtLongResources",
+    "NExtLongStrategy",
+    "chunk_index_key",
+    "hardness_summary",
+    "load_resources",
+    "mining_index_config",
+    "mining_retriever",
+    "retrieval_key",
+    "seed_order",
+    "tally_hardness",
+]
 
 STRATEGY = "nextlong"
-_SCORE_SCALE = 1_000_000  # scores are summed as integers (micro-units) so shard reports add up exactly
 _WINDOW_TOKENS = 16 * 1024 * 1024  # plan at most ~this many row tokens ahead of the packer
 
 
@@ -158,256 +165,13 @@ class NExtLongConfig(RetrievalOptions, BaseConfig):
         return self.target_tokens
 
 
-# --------------------------------------------------------------------------------------------------------
-# Per-process resources
-
-
-@dataclass
-class NExtLongResources:
-    """The chunk pool, its retriever and the load report of the corpus, shared within a process.
-
-    ``bm25`` is always there (the hardness report's BM25 scores); ``dense`` when the run searches densely
-    or reports cosines; ``retriever`` is the one that mines (one of them, or their fusion).
-    """
-
-    pool: ChunkPool
-    retriever: NegativeRetriever
-    corpus_report: RunReport
-    bm25: BM25ChunkRetriever
-    dense: Any = None
-    """A :class:`~.negatives.dense.DenseChunkRetriever`, or ``None``."""
-    kind: str = "bm25"
-
-
-_RESOURCES: ResourceCache[tuple[Any, ...], NExtLongResources] = ResourceCache(maxsize=4)
-
-
-def chunk_index_key(corpus: CorpusConfig, chunk_chars: int, split_long_lines: str) -> str:
-    """Cache key of the chunk index of a corpus snapshot and chunking (the index config is appended)."""
-    return layout.chunk_index_key(corpus.fingerprint(), chunk_chars, split_long_lines)
-
-
-def load_resources(config: NExtLongConfig) -> NExtLongResources:
-    """Load (once per process) the corpus, chunk pool and memory-mapped chunk index of ``config``."""
-    corpus = config.corpus_config()
-    index_config = mining_index_config(config)
-    key = (
-        corpus.fingerprint(),
-        config.chunk_chars,
-        config.split_long_lines,
-        config.label_field,
-        TokenCounter.get(config.tokenizer).name,
-        index_config.fingerprint(),
-        config.bm25_backend,
-        config.cache_dir,
-        retrieval_key(config),
-    )
-
-    def load() -> NExtLongResources:
-        store = open_store(corpus, cache_dir=config.cache_dir)
-        corpus_report = store.report()
-        counter = TokenCounter.get(config.tokenizer)
-        pool_key = chunk_index_key(corpus, config.chunk_chars, config.split_long_lines)
-        pool = ChunkPool.cached(  # on disk and memory-mapped: built once per corpus snapshot
-            store,
-            counter,
-            layout.index_dir(
-                f"{pool_key}-pool-{_slug(counter.name)}-{_slug(str(config.label_field))}",
-                config.cache_dir,
-            ),
-            chunk_chars=config.chunk_chars,
-            split_long_lines=config.split_long_lines,
-            label_field=config.label_field,
-            show_progress=True,
-        )
-        bm25 = BM25ChunkRetriever.cached(
-            chunk_index_key(corpus, config.chunk_chars, config.split_long_lines),
-            pool,
-            index_config,
-            cache_dir=config.cache_dir,
-            backend=config.bm25_backend,
-        )
-        dense = None
-        if config.uses_dense:
-            from .negatives.dense import DenseChunkRetriever
-
-            dense = DenseChunkRetriever.cached(
-                chunk_index_key(corpus, config.chunk_chars, config.split_long_lines),
-                pool,
-                config.embedding_config(),
-                cache_dir=config.cache_dir,
-                show_progress=True,
-            )
-        retriever = mining_retriever(config, bm25, dense)
-        return NExtLongResources(pool, retriever, corpus_report, bm25, dense, config.retriever)
-
-    return _RESOURCES.get(key, load)
-
-
-def retrieval_key(config: RetrievalOptions) -> tuple[Any, ...]:
-    """What of the retrieval options changes the loaded resources (not the key: it is never cached)."""
-    if not config.uses_dense:
-        return (config.retriever,)
-    settings = config.embedding_config().settings()
-    return (
-        config.retriever,
-        tuple(sorted(settings.items())),
-        config.embedding_dtype,
-        config.hybrid_rrf_k,
-        config.hybrid_depth,
-        getattr(config, "seed", 0),
-    )
-
-
-def mining_retriever(config: RetrievalOptions, bm25: NegativeRetriever, dense: Any) -> NegativeRetriever:
-    """The retriever that mines: BM25, the dense one, or their reciprocal-rank fusion (seeded ties)."""
-    if config.retriever == "bm25":
-        return bm25
-    if dense is None:
-        raise ConfigError(f"retriever {config.retriever!r} needs the pool's embeddings; none were loaded.")
-    if config.retriever == "dense":
-        return dense
-    return HybridChunkRetriever(
-        bm25, dense, rrf_k=config.hybrid_rrf_k, depth=config.hybrid_depth, seed=getattr(config, "seed", 0)
-    )
-
-
-def _slug(text: str) -> str:
-    """A short, path-safe tag of a name (tokenizer names may be paths)."""
-    import hashlib
-    import re
-
-    clean = re.sub(r"[^A-Za-z0-9_.-]+", "-", text)[-24:]
-    return f"{clean}-{hashlib.sha256(text.encode()).hexdigest()[:6]}"
-
-
-def mining_index_config(config: BaseConfig) -> IndexConfig:
-    """The BM25 settings of the chunk index (the backend is chosen per search, not stored)."""
-    return replace(config.index_config(), backend="numpy")
-
-
 def seed_order(n_documents: int, seed: int) -> list[int]:
     """The seeded order in which documents become meta-documents (pure)."""
     return [int(i) for i in np.random.default_rng(seed).permutation(n_documents)]
 
 
 # --------------------------------------------------------------------------------------------------------
-# Hardness report
-
-HARDNESS_STATS = (  # the integer counters in report.stats that hardness_summary reads
-    "nextlong_negative_score_e6",
-    "nextlong_negatives_scored",
-    "nextlong_random_score_e6",
-    "nextlong_random_scored",
-    "nextlong_negatives_same_label",
-    "nextlong_negatives_labelled",
-    "nextlong_random_same_label",
-    "nextlong_random_labelled",
-    "nextlong_negative_cosine_e6",
-    "nextlong_negatives_cosined",
-    "nextlong_random_cosine_e6",
-    "nextlong_random_cosined",
-    "nextlong_near_copies",
-)
-
-
-def hardness_summary(stats: Mapping[str, float], retriever: str | None = None) -> dict[str, Any]:
-    """``report.extra["hardness"]`` from the (mergeable) counters in ``report.stats``.
-
-    ``negative_mean_score`` vs ``random_mean_score``: mean BM25 score, against the meta-chunk as query, of
-    the chosen negatives and of random chunks of other documents (BM25 whatever ``retriever`` mined).
-    ``negative_mean_cosine`` vs ``random_mean_cosine``: the same in embedding cosine (``None`` when the run
-    has no embeddings: see ``hardness_cosine``). ``near_copy_share``: candidates dropped as near-copies over
-    those plus the negatives kept. ``same_label_share`` vs ``random_same_label_share``: share of negatives
-    (random chunks) whose document has the meta-document's label (``label_field``). After merging shard
-    reports, call this again on the merged stats.
-    """
-
-    def ratio(num: str, den: str, scale: float = 1.0) -> float | None:
-        d = stats.get(den, 0)
-        return round(stats.get(num, 0) / scale / d, 4) if d else None
-
-    negative = ratio("nextlong_negative_score_e6", "nextlong_negatives_scored", _SCORE_SCALE)
-    random = ratio("nextlong_random_score_e6", "nextlong_random_scored", _SCORE_SCALE)
-    cosine = ratio("nextlong_negative_cosine_e6", "nextlong_negatives_cosined", _SCORE_SCALE)
-    random_cosine = ratio("nextlong_random_cosine_e6", "nextlong_random_cosined", _SCORE_SCALE)
-    near = int(stats.get("nextlong_near_copies", 0))
-    kept = int(stats.get("nextlong_negatives_scored", 0))
-    out: dict[str, Any] = {"retriever": retriever} if retriever is not None else {}
-    out.update(
-        {
-            "negative_mean_score": negative,
-            "random_mean_score": random,
-            "score_ratio": round(negative / random, 3) if negative is not None and random else None,
-            "negatives_scored": kept,
-            "random_scored": int(stats.get("nextlong_random_scored", 0)),
-            "same_label_share": ratio("nextlong_negatives_same_label", "nextlong_negatives_labelled"),
-            "random_same_label_share": ratio("nextlong_random_same_label", "nextlong_random_labelled"),
-            "negative_mean_cosine": cosine,
-            "random_mean_cosine": random_cosine,
-            "near_copies": near,
-            "near_copy_share": round(near / (near + kept), 4) if near + kept else None,
-        }
-    )
-    return out
-
-
-def _tally_hardness(
-    row: MinedRow,
-    resources: NExtLongResources,
-    samples: int,
-    rng: np.random.Generator,
-    report: RunReport,
-) -> None:
-    """Count the hardness figures of one mined row into ``report.stats`` (integers, mergeable)."""
-    pool = resources.pool
-    label = pool.labels.get(row.doc_id)
-    queries = [pool.texts[g.meta] for g in row.groups]
-    negatives = [[hit.doc_id for hit in g.negatives] for g in row.groups]
-    if resources.kind == "bm25":  # the hits' own scores are BM25 scores
-        bm25 = [[hit.score for hit in g.negatives] for g in row.groups]
-    else:
-        bm25 = resources.bm25.score(queries, negatives)
-    same = labelled = 0
-    for group in row.groups:
-        for hit in group.negatives:
-            other = pool.label_of_chunk(pool.positions[hit.doc_id])
-            if label is not None and other is not None:
-                labelled += 1
-                same += other == label
-    report.count("nextlong_negative_score_e6", round(sum(map(sum, bm25)) * _SCORE_SCALE))
-    report.count("nextlong_negatives_scored", row.n_negatives)
-    report.count("nextlong_negatives_same_label", same)
-    report.count("nextlong_negatives_labelled", labelled)
-    report.count("nextlong_near_copies", row.near_copies)
-    dense = resources.dense
-    if dense is not None:
-        cosines = dense.score(queries, negatives)
-        report.count("nextlong_negative_cosine_e6", round(sum(map(sum, cosines)) * _SCORE_SCALE))
-        report.count("nextlong_negatives_cosined", sum(map(len, cosines)))
-    if samples <= 0:
-        return
-    drawn = [hardness_sample(pool, row.doc_id, samples, rng) for _ in row.groups]
-    drawn_ids = [[pool.chunk_ids[p] for p in draw] for draw in drawn]
-    scores = resources.bm25.score(queries, drawn_ids)
-    report.count("nextlong_random_score_e6", round(sum(map(sum, scores)) * _SCORE_SCALE))
-    report.count("nextlong_random_scored", sum(map(len, scores)))
-    if dense is not None:
-        cosines = dense.score(queries, drawn_ids)
-        report.count("nextlong_random_cosine_e6", round(sum(map(sum, cosines)) * _SCORE_SCALE))
-        report.count("nextlong_random_cosined", sum(map(len, cosines)))
-    if label is not None:
-        others = [pool.label_of_chunk(p) for draw in drawn for p in draw]
-        report.count("nextlong_random_same_label", sum(o == label for o in others))
-        report.count("nextlong_random_labelled", sum(o is not None for o in others))
-
-
-# --------------------------------------------------------------------------------------------------------
 # The strategy
-
-
-tally_hardness = _tally_hardness
-"""Public name of the hardness tally, for strategies built on NExtLong rows (``litelong-nextlong``)."""
 
 
 class NExtLongStrategy(Strategy):
@@ -490,7 +254,7 @@ class NExtLongStrategy(Strategy):
         self, row: MinedRow, position: int, resources: NExtLongResources, report: RunReport
     ) -> Bundle:
         rng = np.random.default_rng((self.config.seed, position))
-        _tally_hardness(row, resources, self.config.hardness_samples, rng, report)
+        tally_hardness(row, resources, self.config.hardness_samples, rng, report)
         report.count("nextlong_seeds_mined")
         report.count("nextlong_k_sum", row.k)
         report.count("nextlong_meta_chunks", len(row.groups))

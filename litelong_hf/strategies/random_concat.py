@@ -17,6 +17,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..config import BaseConfig, ConfigError
+from ..docstore import DocumentStore
 from ..packing import Piece
 from ..report import RunReport
 from . import register
@@ -63,8 +64,16 @@ class RandomConcatStrategy(Strategy):
         order, size = self._order(), self.config.documents_per_bundle
         for bundle in shard_slice(self.num_work_items(), shard, num_shards):
             chosen = order[bundle * size : (bundle + 1) * size].tolist()
-            pieces = (Piece(store.text(i), store.doc_id(i), role="random") for i in chosen)
-            yield Bundle(key=f"bundle-{bundle}", pieces=pieces, kind="bundle")
+            yield Bundle(key=f"bundle-{bundle}", pieces=_pieces(store, chosen), kind="bundle")
+
+
+def _pieces(store: DocumentStore, positions: list[int], batch: int = 512) -> Iterator[Piece]:
+    """The documents at ``positions`` as pieces, in order, read ``batch`` at a time (sorted reads; a
+    bundle that stops early reads at most one batch it does not use)."""
+    for start in range(0, len(positions), batch):
+        chunk = positions[start : start + batch]
+        texts, ids = store.texts(chunk), store.doc_ids_at(chunk)
+        yield from (Piece(t, d, role="random") for t, d in zip(texts, ids, strict=True))
 
 
 @lru_cache(maxsize=4)

@@ -8,7 +8,7 @@ import random
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..index import Hit
 
@@ -81,6 +81,8 @@ class TopicPlan:
     """Documents at or above the relevance floor (after removing duplicate texts)."""
     possible: int
     """Rows the relevant text could fill, before the per-topic cap."""
+    texts: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    """Texts of ``hits`` by id when the caller already read them (LiteLong: the rows need no second read)."""
 
 
 def plan_topic(
@@ -163,10 +165,27 @@ def word_sets(texts: Sequence[str]) -> list[set[str]]:
     return [set(_WORD.findall(text.casefold())) for text in texts]
 
 
-def feedback_words(texts: Sequence[str], n: int, background: Sequence[set[str]] = ()) -> list[str]:
+@dataclass(frozen=True)
+class WordCounts:
+    """In how many of ``documents`` texts each word occurs: a background sample counted once, so that
+    every topic's :func:`feedback_words` does not count it again."""
+
+    counts: Mapping[str, int]
+    documents: int
+
+    @classmethod
+    def of(cls, sets: Sequence[set[str]]) -> WordCounts:
+        """The counts of :func:`word_sets` output (pure)."""
+        return cls(Counter(w for words in sets for w in words), len(sets))
+
+
+def feedback_words(
+    texts: Sequence[str], n: int, background: Sequence[set[str]] | WordCounts = ()
+) -> list[str]:
     """The ``n`` words that mark ``texts`` (pseudo-relevance feedback; pure): ranked by the share of the
-    texts that hold a word minus its share in ``background`` (a sample of the corpus), so words common
-    everywhere ("year", "people") give way to the texts' own vocabulary; ties alphabetically.
+    texts that hold a word minus its share in ``background`` (a sample of the corpus, as word sets or
+    already counted), so words common everywhere ("year", "people") give way to the texts' own
+    vocabulary; ties alphabetically.
 
     >>> feedback_words(["the match ended, the striker scored", "a late striker goal won the match"], 2)
     ['match', 'striker']
@@ -174,11 +193,11 @@ def feedback_words(texts: Sequence[str], n: int, background: Sequence[set[str]] 
     if not texts:
         return []
     inside: Counter[str] = Counter(w for words in word_sets(texts) for w in words)
-    outside: Counter[str] = Counter(w for words in background for w in words)
-    n_bg = max(1, len(background))
+    counted = background if isinstance(background, WordCounts) else WordCounts.of(background)
+    outside, n_bg = counted.counts, max(1, counted.documents)
 
     def weight(word: str) -> float:
-        return inside[word] / len(texts) - outside[word] / n_bg
+        return inside[word] / len(texts) - outside.get(word, 0) / n_bg
 
     ranked = sorted((w for w in inside if w not in _QUERY_STOPWORDS), key=lambda w: (-weight(w), w))
     return ranked[:n]

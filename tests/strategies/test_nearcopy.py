@@ -217,3 +217,27 @@ def test_nextlong_rows_on_planted_copies_keep_none_and_report_the_share(
     assert hardness["near_copy_share"] is not None and 0 <= hardness["near_copy_share"] < 1
     assert hardness["negative_mean_cosine"] is None  # a BM25 run has no embeddings unless asked
     assert len(pool) > 0
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.text(alphabet=st.sampled_from([*"aZ_09 .,;-'\n\tÉé", "ß", "İ", "K"]), max_size=60))
+def test_word_split_equals_the_regular_expression_for_ascii_and_other_text(text: str) -> None:
+    import re
+
+    from litelong_hf.strategies.negatives.shingle_index import _words
+
+    assert _words(text) == [w.encode() for w in re.findall(r"\w+", text.lower())]
+
+
+def test_a_shingle_hashes_alike_in_ascii_and_non_ascii_texts() -> None:
+    from litelong_hf.strategies.negatives.shingle_index import ShingleIndex, shingle_hashes
+
+    plain = "The senate passed the climate bill on Tuesday after a long debate"
+    accented = plain + " — café"  # not ASCII: the regular-expression path
+    index = ShingleIndex()
+    index.add(shingle_hashes(plain, 4))
+    assert index.max_jaccard(shingle_hashes(accented, 4)) == jaccard(
+        shingles(plain, 4), shingles(accented, 4)
+    )
+    assert index.admit(shingle_hashes(accented, 4), 0.5) is False  # 9 of its 10 shingles shared: a near-copy
+    assert len(index) == 1

@@ -13,7 +13,8 @@
   available) can add a score floor; an optional LLM check (``llm_grounding_check``) runs in the writer.
 
 Each gate returns ``None`` (pass) or a short reason. Words are compared lower-cased, with a light plural
-strip, so ``Elections`` in an answer matches ``election`` in the passage.
+strip, so ``Elections`` in an answer matches ``election`` in the passage (:mod:`.words`, whose public names
+are importable from here too).
 
 Example::
 
@@ -27,107 +28,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
+from .words import INTERROGATIVES as INTERROGATIVES
+from .words import STOPWORDS as STOPWORDS
+from .words import WH_WORDS, MaterialWords, content_words, longest_shared_run, words
+from .words import missing_specifics as missing_specifics
+from .words import specifics as specifics
+
 GATES: tuple[str, ...] = ("question", "answer", "grounding")
-_WH = frozenset(["what", "who", "whom", "whose", "when", "where", "why", "how", "which"])
-# Words that open a question, and words that carry no content (interrogatives among them).
-INTERROGATIVES = _WH | frozenset(
-    [
-        "is",
-        "are",
-        "was",
-        "were",
-        "do",
-        "does",
-        "did",
-        "can",
-        "could",
-        "will",
-        "would",
-        "should",
-        "shall",
-        "has",
-        "have",
-        "had",
-        "may",
-        "might",
-        "must",
-    ]
-)
-STOPWORDS = INTERROGATIVES | frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "but",
-        "if",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "by",
-        "for",
-        "with",
-        "from",
-        "as",
-        "into",
-        "about",
-        "over",
-        "after",
-        "before",
-        "between",
-        "during",
-        "be",
-        "been",
-        "being",
-        "having",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "there",
-        "their",
-        "they",
-        "them",
-        "he",
-        "she",
-        "his",
-        "her",
-        "him",
-        "we",
-        "our",
-        "you",
-        "your",
-        "i",
-        "me",
-        "my",
-        "not",
-        "no",
-        "so",
-        "than",
-        "then",
-        "too",
-        "very",
-        "also",
-        "just",
-        "only",
-        "said",
-        "says",
-        "say",
-        "according",
-        "passage",
-        "document",
-        "text",
-        "section",
-    ]
-)
 VACUOUS = frozenset({"answer", "question", "thing", "something"})
 """Words that do not make a question about anything ("What is the answer?")."""
 _PROMPT_REFERENCE = re.compile(
@@ -139,7 +48,6 @@ _ABOUT_ITSELF = re.compile(r"\b(the|an?|this|that) (answer|question)s? (to|about
 """A question about a question or an answer ("What is the answer to the question about the quote about...")."""
 _CUT_END = re.compile(r"[,;:\-–—]\s*\.$|\b(the|a|an|of|and|to|in|with)\.$", re.IGNORECASE)
 """An answer ending in ``,.`` or ``the.``: cut off by the schema's length limit, the ``.`` forced after it."""
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 QUESTION_OPEN_WORDS = 4
 """An interrogative word must be among a question's first words (``In which year...``, ``According to...``)."""
 REPEAT_MIN_WORDS = 8
@@ -148,87 +56,13 @@ MIN_DISTINCT_TRIGRAMS = 0.6
 """An answer whose distinct word trigrams are fewer than this share of its trigrams repeats itself."""
 
 
-def words(text: str) -> list[str]:
-    """Lower-cased words of ``text``, with a light plural strip (pure)."""
-    out = []
-    for word in _WORD.findall(text.casefold()):
-        word = word.replace("’", "'").removesuffix("'s")
-        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        out.append(word)
-    return out
-
-
-def content_words(tokens: Sequence[str]) -> list[str]:
-    """The words of ``tokens`` that carry content (not stopwords; numbers count; pure)."""
-    return [w for w in tokens if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
-
-
-@dataclass(frozen=True)
-class MaterialWords:
-    """What a pair was asked from, as words: the sequence (for copy runs) and the set (for overlap)."""
-
-    sequence: tuple[str, ...]
-    _acronyms: tuple[str, ...] = ()
-
-    @classmethod
-    def of(cls, *texts: str) -> MaterialWords:
-        joined: list[str] = []
-        acronyms: list[str] = []
-        for text in texts:
-            joined.extend(words(text))
-            joined.append("\x00")  # a run never spans two materials
-            acronyms.extend(m.group(0).casefold() for m in _DOTTED.finditer(text))
-        return cls(tuple(joined), tuple(acronyms))
-
-    @cached_property
-    def vocabulary(self) -> frozenset[str]:
-        return frozenset(self.sequence)
-
-    @cached_property
-    def names(self) -> frozenset[str]:
-        """The vocabulary plus dotted acronyms joined ("U.S." also as ``us``), for :func:`missing_specifics`."""
-        joined = {"".join(letter for letter in w if letter.isalnum()) for w in self._acronyms}
-        return self.vocabulary | joined
-
-    @cached_property
-    def positions(self) -> dict[str, list[int]]:
-        """Where each word occurs in the sequence."""
-        where: dict[str, list[int]] = {}
-        for i, word in enumerate(self.sequence):
-            where.setdefault(word, []).append(i)
-        return where
-
-    def has_run(self, run: Sequence[str]) -> bool:
-        """True when ``run`` occurs as consecutive words of the material."""
-        n = len(run)
-        if n == 0:
-            return True
-        target = tuple(run)
-        seq = self.sequence
-        return any(seq[i : i + n] == target for i in self.positions.get(target[0], ()))
-
-
-def longest_shared_run(question: Sequence[str], material: MaterialWords) -> int:
-    """Length of the longest run of consecutive question words that occurs in the material (pure)."""
-    best = 0
-    for start in range(len(question)):
-        if len(question) - start <= best:
-            break
-        length = best + 1
-        while start + length <= len(question) and material.has_run(question[start : start + length]):
-            best = length
-            length += 1
-    return best
-
-
 def question_gate(question: str, material: MaterialWords, max_copy: float = 0.8) -> str | None:
     """``None`` for a real question, else why not (pure)."""
     tokens = words(question)
     if len(tokens) < 3 or not question.rstrip().endswith("?"):
         return "not a question"
     opening = tokens[:QUESTION_OPEN_WORDS]
-    if tokens[0] not in INTERROGATIVES and not any(w in _WH for w in opening):
+    if tokens[0] not in INTERROGATIVES and not any(w in WH_WORDS for w in opening):
         return "not a question"
     if _PROMPT_REFERENCE.search(question):
         return "refers to its prompt"
@@ -311,41 +145,6 @@ def trim_answer(answer: str) -> str:
         kept.append(sentence)
     trimmed = " ".join(kept)
     return trimmed if len(words(trimmed)) >= MIN_TRIMMED_WORDS else answer
-
-
-_DOTTED = re.compile(r"\b(?:[A-Za-z]\.){2,}")
-"""A dotted acronym ("U.S.", "D.C."): one name, compared without its dots."""
-_CAPITALISED = re.compile(r"[^\W\d_][^\W_]*(?:['’][^\W_]+)*")
-_SENTENCE_OPEN = re.compile(r"(?:^|[.!?:;]\s+|[\"“(\[]\s*)$")
-
-
-def specifics(text: str, *, numbers: bool = True) -> list[str]:
-    """The names and numbers of ``text``, as :func:`words` forms (pure): every number (unless ``numbers`` is
-    false), every acronym (two or more capitals), and every capitalised word that does not open a sentence
-    and is not a stopword.
-
-    A small model's hallucinations are mostly names and figures ("the EU's Foreign and Security Affairs
-    (FSA) Minister", "in 2019"): a content-word share lets them through when the rest of the sentence comes
-    from the passage, so each of them must occur in the material itself. A capitalised word opening a
-    sentence is an ordinary word ("Residents", "Officials") and is left to the content-word share.
-    """
-    found = ["".join(ch for ch in m.group(0).casefold() if ch.isalnum()) for m in _DOTTED.finditer(text)]
-    text = _DOTTED.sub(" ", text)
-    for match in _CAPITALISED.finditer(text):
-        word = match.group(0)
-        acronym = sum(ch.isupper() for ch in word) >= 2 and word.upper() == word
-        opens = _SENTENCE_OPEN.search(text[: match.start()]) is not None
-        if not word[0].isupper() or (opens and not acronym):
-            continue
-        found.extend(w for w in words(word) if w not in STOPWORDS)
-    if numbers:
-        found.extend(w for w in words(text) if w.isdigit())
-    return list(dict.fromkeys(found))
-
-
-def missing_specifics(text: str, material: MaterialWords, *, numbers: bool = True) -> list[str]:
-    """The names (and numbers) of ``text`` (:func:`specifics`) that do not occur in the material (pure)."""
-    return [w for w in specifics(text, numbers=numbers) if w not in material.names]
 
 
 SupportScorer = Callable[[str, Sequence[str]], float]

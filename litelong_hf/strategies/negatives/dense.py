@@ -19,12 +19,13 @@ from ...embeddings import Embedder, EmbeddingConfig, VectorStore, make_embedder
 from ...index import DenseIndex, Hit
 from ...index.dense import ANN_FILE, EXACT_MAX
 from .pool import ChunkPool, NegativeMiningError
+from .retriever import Exclude, SearchFront
 
 _QUERY_CACHE = 4096
 """Query vectors kept per retriever (mining scores the queries it has just searched)."""
 
 
-class DenseChunkRetriever:
+class DenseChunkRetriever(SearchFront):
     """:class:`~.retriever.NegativeRetriever` over the embeddings of a :class:`ChunkPool`'s chunks.
 
     Args:
@@ -111,22 +112,10 @@ class DenseChunkRetriever:
                     self._queries.popitem(last=False)
         return np.stack([self._queries[q] for q in queries]) if queries else np.zeros((0, 0), np.float32)
 
-    def search(
-        self,
-        queries: Sequence[str],
-        k: int | Sequence[int],
-        exclude: Sequence[Collection[str]] | None = None,
-        *,
-        allow: Collection[str] | None = None,
+    def _search(
+        self, queries: Sequence[str], wanted: list[int], exclude: Exclude, allow: Collection[str] | None
     ) -> list[list[Hit]]:
-        """Top-``k`` chunks per query by cosine, best first, ties in pool order."""
-        wanted = [k] * len(queries) if isinstance(k, int) else list(k)
-        if len(wanted) != len(queries) or any(n <= 0 for n in wanted):
-            raise NegativeMiningError(f"k must be a positive number, or one per query; got {k!r}.")
-        if exclude is not None and len(exclude) != len(queries):
-            raise NegativeMiningError(f"{len(queries)} queries but {len(exclude)} exclusion sets.")
-        if not queries:
-            return []
+        """Top chunks per query by cosine, best first, ties in pool order."""
         return self.index.search_vectors(
             self.embed_queries(queries), wanted, list(exclude) if exclude is not None else None, allow=allow
         )

@@ -21,7 +21,7 @@ from collections.abc import Collection, Sequence
 from ...index import Hit
 from .nearcopy import VectorLookup, vector_lookup
 from .pool import NegativeMiningError
-from .retriever import NegativeRetriever, search_sizes
+from .retriever import Exclude, NegativeRetriever, SearchFront
 
 
 def tie_key(seed: int, chunk: str) -> int:
@@ -43,7 +43,7 @@ def fuse(lists: Sequence[Sequence[Hit]], rrf_k: int, seed: int) -> list[Hit]:
     return [Hit(c, fused[c]) for c in order]
 
 
-class HybridChunkRetriever:
+class HybridChunkRetriever(SearchFront):
     """:class:`~.retriever.NegativeRetriever` fusing a lexical and a dense retriever by reciprocal rank.
 
     Args:
@@ -72,18 +72,10 @@ class HybridChunkRetriever:
         self.seed = seed
         self.vectors: VectorLookup | None = vector_lookup(dense)
 
-    def search(
-        self,
-        queries: Sequence[str],
-        k: int | Sequence[int],
-        exclude: Sequence[Collection[str]] | None = None,
-        *,
-        allow: Collection[str] | None = None,
+    def _search(
+        self, queries: Sequence[str], wanted: list[int], exclude: Exclude, allow: Collection[str] | None
     ) -> list[list[Hit]]:
-        """Top-``k`` fused hits per query, best first, ties in seeded order."""
-        wanted = search_sizes(queries, k, exclude)
-        if not queries:
-            return []
+        """Top fused hits per query, best first, ties in seeded order."""
         fetch = [max(n, self.depth) for n in wanted]
         lexical = self.lexical.search(queries, fetch, exclude, allow=allow)
         dense = self.dense.search(queries, fetch, exclude, allow=allow)

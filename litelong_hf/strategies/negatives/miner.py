@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -40,6 +40,14 @@ class MinedGroup:
 
     meta: int
     negatives: list[Hit]
+    positions: list[int] = field(default_factory=list)
+    """Pool positions of the negatives, aligned with them (empty: looked up from their ids)."""
+
+    def negative_positions(self, pool: ChunkPool) -> list[int]:
+        """Pool positions of the negatives (kept from mining, else looked up by chunk id)."""
+        if len(self.positions) == len(self.negatives):
+            return self.positions
+        return [pool.positions[hit.doc_id] for hit in self.negatives]
 
 
 @dataclass
@@ -61,8 +69,8 @@ class MinedRow:
         out: list[Piece] = []
         for group in self.groups:
             out.append(Piece(pool.texts[group.meta], pool.chunk_ids[group.meta], role="meta"))
-            for hit in group.negatives:
-                out.append(Piece(pool.texts[pool.positions[hit.doc_id]], hit.doc_id, "negative", hit.score))
+            for hit, position in zip(group.negatives, group.negative_positions(pool), strict=True):
+                out.append(Piece(pool.texts[position], hit.doc_id, "negative", hit.score))
         return out
 
     @property
@@ -209,7 +217,7 @@ class NegativeMiner:
         goal = self.planned_target(seed.target_tokens)
         while True:
             candidates = [self._candidates(group_hits) for group_hits in hits]
-            keep = self._near_copy_filter(metas, hits)
+            keep = self._near_copy_filter(metas, candidates)
             accept = keep[1] if keep is not None else None
             picked, total = fill_round_robin(
                 meta_tokens, candidates, own_content, goal, self.sep_tokens, accept
@@ -228,13 +236,16 @@ class NegativeMiner:
             hits = self.retriever.search(
                 [pool.texts[i] for i in metas], fetched, [own] * len(metas), allow=allow
             )
-        groups = [MinedGroup(meta, [hits[g][j] for j in picked[g]]) for g, meta in enumerate(metas)]
+        groups = [
+            MinedGroup(meta, [hits[g][j] for j in picked[g]], [candidates[g][j][0] for j in picked[g]])
+            for g, meta in enumerate(metas)
+        ]
         dropped = keep[0].dropped if keep is not None else 0
         row = MinedRow(seed.doc_id, seed.target_tokens, k, groups, total, dropped)
         return _trimmed(row, pool, self.sep_tokens, goal)
 
     def _near_copy_filter(
-        self, metas: range, hits: Sequence[Sequence[Hit]]
+        self, metas: range, candidates: Sequence[Sequence[Candidate]]
     ) -> tuple[NearCopyFilter, Callable[[int], bool]] | None:
         """A fresh filter for one fill of a row, and the ``accept`` predicate of pool positions it backs."""
         settings = self.near_copies
@@ -244,7 +255,7 @@ class NegativeMiner:
         vectors: dict[int, np.ndarray] = {}
         meta_vectors = None
         if settings.cosine is not None and self._vectors is not None:
-            wanted = list(metas) + sorted({pool.positions[h.doc_id] for group in hits for h in group})
+            wanted = list(metas) + sorted({c[0] for group in candidates for c in group})
             found = self._vectors([pool.chunk_ids[p] for p in wanted])
             vectors = dict(zip(wanted, found, strict=True))
             meta_vectors = found[: len(metas)]
@@ -260,7 +271,7 @@ class NegativeMiner:
         return target_tokens + max(32, math.ceil(target_tokens * self.slack)) if self.slack else target_tokens
 
     def _candidates(self, hits: Sequence[Hit]) -> list[Candidate]:
-        positions = np.asarray([self.pool.positions[h.doc_id] for h in hits], dtype=np.int64)
+        positions = np.asarray(self._positions(hits), dtype=np.int64)
         return list(
             zip(
                 positions.tolist(),
@@ -270,20 +281,27 @@ class NegativeMiner:
             )
         )
 
+    def _positions(self, hits: Sequence[Hit]) -> list[int]:
+        """Pool positions of ``hits``: from the retriever when its index is this pool's (no id parsing),
+        else through the pool's id map."""
+        fast = getattr(self.retriever, "pool_positions", None)
+        found = fast(self.pool, [h.doc_id for h in hits]) if callable(fast) else None
+        return found if found is not None else [self.pool.positions[h.doc_id] for h in hits]
+
 
 def _trimmed(row: MinedRow, pool: ChunkPool, sep_tokens: int, goal: int) -> MinedRow:
     """Drop the pieces after the one that reaches ``goal`` (the target plus the slack)."""
     lengths: list[int] = []
     for group in row.groups:
         lengths.append(int(pool.n_tokens[group.meta]))
-        lengths.extend(int(pool.n_tokens[pool.positions[h.doc_id]]) for h in group.negatives)
+        lengths.extend(int(pool.n_tokens[p]) for p in group.negative_positions(pool))
     keep = trim_to_target(lengths, goal, sep_tokens)
     groups: list[MinedGroup] = []
     for group in row.groups:
         if keep <= 0:
             break
         negatives = group.negatives[: keep - 1]
-        groups.append(MinedGroup(group.meta, negatives))
+        groups.append(MinedGroup(group.meta, negatives, group.negative_positions(pool)[: keep - 1]))
         keep -= 1 + len(negatives)
     planned = sum(lengths[: sum(1 + len(g.negatives) for g in groups)])
     planned += sep_tokens * max(sum(1 + len(g.negatives) for g in groups) - 1, 0)

@@ -8,8 +8,8 @@ filter catches the near ones, for every retriever:
 * **Shingle Jaccard** (always): the set of ``shingle_words``-word shingles (lower-cased ``\\w+`` words) of a
   candidate against that of every meta-chunk of the row and of every negative already accepted; a
   candidate with Jaccard ``>= jaccard`` against any of them is dropped. Shingles are compared as 64-bit
-  hashes in one sorted array of the row's (:mod:`.shingle_index`): a few array operations per candidate. A text with
-  fewer words than ``shingle_words`` is one shingle (its whole word sequence).
+  hashes in an inverted index of the row's (:mod:`.shingle_index`): one set intersection per candidate.
+  A text with fewer words than ``shingle_words`` is one shingle (its whole word sequence).
 * **Cosine** (dense and hybrid retrievers, whose vectors are at hand): unit vectors of a candidate against
   those of the meta-chunks and accepted negatives; ``>= cosine`` drops it.
 
@@ -118,7 +118,7 @@ class NearCopyFilter:
     ) -> None:
         self.settings = settings
         self.dropped = 0
-        self._shingles = ShingleIndex()  # hashed shingles of the references (issue 21: vectorized)
+        self._shingles = ShingleIndex()  # hashed shingles of the references (issue 21)
         self._cosine = settings.cosine is not None and meta_vectors is not None
         self._matrix = np.zeros((0, 0), dtype=np.float32)  # reference vectors, rows [0, _n_vectors)
         self._n_vectors = 0
@@ -130,21 +130,19 @@ class NearCopyFilter:
 
     def admit(self, text: str, vector: np.ndarray | None = None) -> bool:
         """``False`` (and counted) for a near-copy; otherwise ``True``, and ``text`` joins the references."""
-        found: np.ndarray | None = None
-        if self.settings.jaccard is not None:
-            found = shingle_hashes(text, self.settings.shingle_words)
-            if self._shingles.max_jaccard(found) >= self.settings.jaccard:
-                self.dropped += 1
-                return False
-        if self._cosine and vector is not None and self._n_vectors:
-            assert self.settings.cosine is not None
+        cosine = self._cosine and vector is not None
+        if cosine and self._n_vectors:
+            assert self.settings.cosine is not None and vector is not None
             sims = self._matrix[: self._n_vectors] @ np.asarray(vector, dtype=np.float32)
             if float(sims.max()) >= self.settings.cosine:
                 self.dropped += 1
                 return False
-        if found is not None:
-            self._shingles.add(found)
-        if self._cosine and vector is not None:
+        if self.settings.jaccard is not None:
+            found = shingle_hashes(text, self.settings.shingle_words)
+            if not self._shingles.admit(found, self.settings.jaccard):  # admitted: now a reference
+                self.dropped += 1
+                return False
+        if cosine:
             self._add_vector(np.asarray(vector, dtype=np.float32))
         return True
 

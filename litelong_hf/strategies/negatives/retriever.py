@@ -43,7 +43,32 @@ def search_sizes(
     return wanted
 
 
-class BM25ChunkRetriever:
+Exclude = Sequence[Collection[str]] | None
+"""Per query, the chunk ids it must not return (or none)."""
+Allow = Collection[str] | None
+"""The only chunk ids a search may return (or any)."""
+
+
+class SearchFront:
+    """The ``search`` of the mining retrievers: arguments checked once (:func:`search_sizes`), an empty
+    batch answered at once, the rest handed to ``_search`` with one size per query."""
+
+    def search(
+        self, queries: Sequence[str], k: int | Sequence[int], exclude: Exclude = None, *, allow: Allow = None
+    ) -> list[list[Hit]]:
+        """Top-``k`` chunks per query, best first (ties as the retriever says): :class:`NegativeRetriever`."""
+        wanted = search_sizes(queries, k, exclude)
+        if not queries:
+            return []
+        return self._search(queries, wanted, exclude, allow)
+
+    def _search(
+        self, queries: Sequence[str], wanted: list[int], exclude: Exclude, allow: Collection[str] | None
+    ) -> list[list[Hit]]:
+        raise NotImplementedError
+
+
+class BM25ChunkRetriever(SearchFront):
     """:class:`NegativeRetriever` over a :class:`~litelong_hf.index.BM25Index` of chunks.
 
     Every search and score goes through :mod:`litelong_hf.index` (one BM25 implementation, deterministic
@@ -53,13 +78,16 @@ class BM25ChunkRetriever:
         index: an index whose ids are chunk ids (built by :meth:`build` or :meth:`cached`).
         backend: score accumulation, ``numpy`` or ``numba`` (faster on large pools after a ~2 s JIT per
             process); both return the same hits.
+        pool: the pool the index was built from, in its order (:meth:`build`, :meth:`cached`): then index
+            positions are pool positions and :meth:`pool_positions` answers without parsing ids.
     """
 
-    def __init__(self, index: BM25Index, backend: str = "numpy") -> None:
+    def __init__(self, index: BM25Index, backend: str = "numpy", pool: ChunkPool | None = None) -> None:
         if backend not in ("numpy", "numba"):
             raise NegativeMiningError(f"bm25 backend must be 'numpy' or 'numba', got {backend!r}.")
         self.index = index
         self.backend = backend
+        self.pool = pool
 
     @classmethod
     def build(
@@ -68,7 +96,7 @@ class BM25ChunkRetriever:
         """An in-memory index of ``pool`` (for small pools, e.g. the documents of one LiteLong topic)."""
         if not len(pool):
             raise NegativeMiningError("Cannot index an empty chunk pool: the documents have no text.")
-        return cls(BM25Index.build(pool.chunk_ids, pool.texts, config, show_progress=False), backend)
+        return cls(BM25Index.build(pool.chunk_ids, pool.texts, config, show_progress=False), backend, pool)
 
     @classmethod
     def cached(
@@ -93,20 +121,12 @@ class BM25ChunkRetriever:
             expected_ids=pool.chunk_ids,
             unit="chunks",
         )
-        return cls(index, backend)
+        return cls(index, backend, pool)
 
-    def search(
-        self,
-        queries: Sequence[str],
-        k: int | Sequence[int],
-        exclude: Sequence[Collection[str]] | None = None,
-        *,
-        allow: Collection[str] | None = None,
+    def _search(
+        self, queries: Sequence[str], wanted: list[int], exclude: Exclude, allow: Collection[str] | None
     ) -> list[list[Hit]]:
-        """Top-``k`` chunks per query, best first, ties in pool order."""
-        wanted = search_sizes(queries, k, exclude)
-        if not queries:
-            return []
+        """Top chunks per query, best first, ties in pool order."""
         return self.index.search(
             queries,
             wanted,
@@ -114,6 +134,13 @@ class BM25ChunkRetriever:
             allow=allow,
             backend=self.backend,
         )
+
+    def pool_positions(self, pool: ChunkPool, chunk_ids: Sequence[str]) -> list[int] | None:
+        """Positions in ``pool`` of ``chunk_ids`` (just returned by :meth:`search`: a dictionary look-up
+        each), or ``None`` when the index is not ``pool``'s."""
+        if pool is not self.pool:
+            return None
+        return [self.index.position(c) for c in chunk_ids]
 
     def score(self, queries: Sequence[str], chunk_ids: Sequence[Sequence[str]]) -> list[list[float]]:
         """BM25 score of each ``chunk_ids[i]`` for ``queries[i]`` (0 for a query with no known term)."""
