@@ -35,7 +35,7 @@ SUITE_FIELDS = (
     "cwe_words",
 )
 """The fields of :class:`SuiteConfig` that are flags of ``eval ruler`` and ``eval generate``."""
-QUALITY_FIELDS = ("label_field", "lm", "baseline", "max_corpus_documents", "seed")
+QUALITY_FIELDS = ("label_field", "lm", "local", "baseline", "max_corpus_documents", "seed")
 """The fields of :class:`QualityConfig` that are flags of ``eval quality`` (its ``--seed`` seeds both)."""
 DEPENDENCY_FIELDS = ("window", "short_context", "tail", "windows_per_row", "max_rows")
 """The fields of :class:`DependencyConfig` that are flags of ``eval quality``."""
@@ -205,8 +205,8 @@ def quality(
         bool, typer.Option("--dry-run", help="Print the scores, do not write report.json.")
     ] = False,
 ) -> None:
-    """Score a generated set (dependency, purity, duplicates, reuse, hardness) against random-concat rows and
-    store the scores as `quality` in RUN_DIR/report.json (the dataset card shows them)."""
+    """Score a generated set (dependency across pieces and local, purity, duplicates, reuse, hardness) against
+    random-concat rows and store the scores as `quality` in RUN_DIR/report.json (the dataset card shows them)."""
     import json
     from dataclasses import replace
 

@@ -1,4 +1,14 @@
-"""Long-range dependency score: how much a small LM gains from a row's long context.
+"""Long-range dependency scores: how much a small LM gains from a row's long context.
+
+Two scores share the LM and the settings:
+
+- :func:`dependency_cross` (``dependency_cross``, the headline): how much the OTHER pieces of a row help
+  predict one of its pieces. A tail of ``tail`` tokens is taken inside a piece that is not the row's
+  first, ``short_context`` tokens after that piece's start. It is scored given the ``window - tail``
+  tokens before it (crossing into the earlier pieces) and given only its own piece's ``short_context``
+  tokens before it. Unrelated pieces (random concatenation) help nothing beyond the piece's own start: the
+  gain is about zero. Related pieces (one topic's documents, meta-chunks of one document) help.
+- :func:`dependency_gain` (``dependency_local``): windows sampled anywhere in the row, pieces ignored.
 
 For a sampled window of ``window`` LM tokens, the last ``tail`` tokens are scored twice: given the whole
 window before them, and given only the ``short_context`` tokens right before them. The score is the mean
@@ -207,6 +217,12 @@ class DependencyResult:
     skipped_rows: int
     per_window: list[float]
 
+    @classmethod
+    def of(cls, gains: list[float], rows: int, skipped_rows: int) -> DependencyResult:
+        """The mean of ``gains`` (``None`` when there is none)."""
+        gain = float(np.mean(gains)) if gains else None
+        return cls(gain=gain, windows=len(gains), rows=rows, skipped_rows=skipped_rows, per_window=gains)
+
     def summary(self) -> dict[str, Any]:
         return {
             "gain": None if self.gain is None else round(self.gain, 4),
@@ -214,6 +230,19 @@ class DependencyResult:
             "rows": self.rows,
             "skipped_rows": self.skipped_rows,
         }
+
+
+def _sampling(lm: LogProbLM, config: DependencyConfig, n_rows: int) -> tuple[int, random.Random, list[int]]:
+    """The window the LM allows, the seeded generator and the seeded order of the rows."""
+    window = min(config.window, lm.max_window)
+    if config.short_context + config.tail >= window:
+        raise DependencyError(
+            f"the LM window ({window}) is too small for short_context + tail; lower them or raise --window"
+        )
+    rng = random.Random(config.seed)
+    order = list(range(n_rows))
+    rng.shuffle(order)
+    return window, rng, order
 
 
 def window_gain(lm: LogProbLM, window_ids: Sequence[int], config: DependencyConfig) -> float:
@@ -229,14 +258,7 @@ def dependency_gain(lm: LogProbLM, texts: Sequence[str], config: DependencyConfi
     Rows shorter than a window are scored on all of their tokens when they still exceed the short
     context plus the tail; shorter ones are skipped and counted.
     """
-    window = min(config.window, lm.max_window)
-    if config.short_context + config.tail >= window:
-        raise DependencyError(
-            f"the LM window ({window}) is too small for short_context + tail; lower them or raise --window"
-        )
-    rng = random.Random(config.seed)
-    order = list(range(len(texts)))
-    rng.shuffle(order)
+    window, rng, order = _sampling(lm, config, len(texts))
     gains: list[float] = []
     used = skipped = 0
     for index in order[: config.max_rows]:
@@ -249,10 +271,70 @@ def dependency_gain(lm: LogProbLM, texts: Sequence[str], config: DependencyConfi
         starts = [rng.randrange(0, len(ids) - span + 1) for _ in range(config.windows_per_row)]
         for start in starts:
             gains.append(window_gain(lm, ids[start : start + span], config))
-    return DependencyResult(
-        gain=float(np.mean(gains)) if gains else None,
-        windows=len(gains),
-        rows=used,
-        skipped_rows=skipped,
-        per_window=gains,
-    )
+    return DependencyResult.of(gains, used, skipped)
+
+
+# ------------------------------------------------------------------------------------------ cross-piece
+
+
+def piece_starts(lengths: Sequence[int]) -> list[int]:
+    """The offset of each piece in the row: ``[0, l0, l0 + l1, ...]`` (one per piece)."""
+    starts, total = [], 0
+    for n in lengths:
+        starts.append(total)
+        total += n
+    return starts
+
+
+def cross_tails(
+    lengths: Sequence[int], config: DependencyConfig, rng: random.Random
+) -> list[tuple[int, int]]:
+    """``(piece_start, tail_start)`` of the tails scored in a row whose pieces are ``lengths`` LM tokens long.
+
+    A piece is eligible when it is not the first and holds ``short_context + tail`` tokens; up to
+    ``windows_per_row`` eligible pieces are drawn without replacement; each tail starts ``short_context``
+    tokens after its piece's start. Returned in row order.
+    """
+    starts = piece_starts(lengths)
+    need = config.short_context + config.tail
+    eligible = [j for j in range(1, len(lengths)) if lengths[j] >= need]
+    picked = sorted(rng.sample(eligible, min(config.windows_per_row, len(eligible))))
+    return [(starts[j], starts[j] + config.short_context) for j in picked]
+
+
+def cross_window_gain(
+    lm: LogProbLM, ids: Sequence[int], piece_start: int, tail_start: int, window: int, tail: int
+) -> float:
+    """Mean log-prob gain of ``ids[tail_start : tail_start + tail]``: the ``window - tail`` tokens before it
+    (earlier pieces included) vs only its own piece's tokens before it (from ``piece_start``)."""
+    end = tail_start + tail
+    full = lm.tail_logprobs(ids[max(0, end - window) : end], tail)
+    short = lm.tail_logprobs(ids[piece_start:end], tail)
+    return float(np.mean(full - short))
+
+
+def dependency_cross(
+    lm: LogProbLM, rows_pieces: Sequence[Sequence[str]], config: DependencyConfig
+) -> DependencyResult:
+    """The cross-piece score of a set of rows, each given as its pieces' texts in order.
+
+    Each piece is tokenized by the LM on its own (a row's LM ids are their concatenation). Rows are taken
+    in a seeded order until ``max_rows`` rows with an eligible piece (:func:`cross_tails`) are scored;
+    rows without one are skipped and counted.
+    """
+    window, rng, order = _sampling(lm, config, len(rows_pieces))
+    gains: list[float] = []
+    used = skipped = 0
+    for index in order:
+        if used >= config.max_rows:
+            break
+        pieces = [lm.tokenize(text) for text in rows_pieces[index]]
+        tails = cross_tails([len(p) for p in pieces], config, rng)
+        if not tails:
+            skipped += 1
+            continue
+        used += 1
+        ids = [t for p in pieces for t in p]
+        for piece_start, tail_start in tails:
+            gains.append(cross_window_gain(lm, ids, piece_start, tail_start, window, config.tail))
+    return DependencyResult.of(gains, used, skipped)

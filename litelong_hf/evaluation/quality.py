@@ -4,8 +4,10 @@ The baseline is random concatenation of documents of the same corpus into the sa
 the same length: what any method should beat. Scores (``report.extra["quality"]``)::
 
     {
-      "dependency_gain":   {"value": 0.142, "baseline": 0.031, "higher_is_better": true,
-                            "unit": "nats/token", "windows": 16},
+      "dependency_cross":  {"value": 0.061, "baseline": 0.002, "higher_is_better": true,
+                            "unit": "nats/token", "windows": 16},    # the headline: across pieces
+      "dependency_local":  {"value": 0.142, "baseline": 0.131, "higher_is_better": true,
+                            "unit": "nats/token", "windows": 16},    # windows anywhere (``local``)
       "topic_purity":      {"value": 0.62, "baseline": 0.27, "higher_is_better": true, "label_field": "source"},
       "duplicate_rate":    {"value": 0.0, "baseline": 0.0, "higher_is_better": false},
       "source_reuse":      {"value": 1.8, "baseline": 1.0, "higher_is_better": false},
@@ -26,13 +28,21 @@ import random
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from itertools import accumulate, pairwise
 from pathlib import Path
 from typing import Any
 
 from ..corpus import CorpusConfig, CorpusError, Document, iter_documents
 from ..layout import RunDir, atomic_write_json
 from ..strategies.negatives.pool import CHUNK_MARK, chunk_doc_id
-from .dependency import DependencyConfig, LogProbLM, dependency_gain, make_lm
+from .dependency import (
+    DependencyConfig,
+    DependencyResult,
+    LogProbLM,
+    dependency_cross,
+    dependency_gain,
+    make_lm,
+)
 from .purity import PurityError, dominant_label_share
 
 
@@ -55,6 +65,12 @@ class QualityConfig:
         },
     )
     dependency: DependencyConfig = field(default_factory=DependencyConfig)
+    local: bool = field(
+        default=True,
+        metadata={
+            "help": "Also compute dependency_local (windows anywhere in a row) next to dependency_cross."
+        },
+    )
     baseline: bool = field(default=True, metadata={"help": "Score a random-concat baseline next to the set."})
     max_corpus_documents: int = field(
         default=200_000, metadata={"help": "Documents read from the corpus for labels and the baseline."}
@@ -64,10 +80,26 @@ class QualityConfig:
 
 @dataclass
 class RowView:
-    """What the scores need of a row: its text and the corpus documents it was made from, in order."""
+    """What the scores need of a row: its text and the corpus documents it was made from, in order; and,
+    for the cross-piece dependency score, its pieces (texts, or the row's token ids split by
+    ``piece_lengths`` and decoded with its tokenizer)."""
 
     text: str
     doc_ids: list[str]
+    pieces: list[str] | None = None
+    piece_ids: tuple[str, Sequence[int], Sequence[int]] | None = None
+    """``(tokenizer, input_ids, piece_lengths)`` of a pretraining row, decoded on demand."""
+
+    def piece_texts(self) -> list[str] | None:
+        """The row's pieces in order (``None`` when unknown: instruction rows, rows without lengths)."""
+        if self.pieces is None and self.piece_ids is not None:
+            from ..tokens import TokenCounter
+
+            tokenizer, ids, lengths = self.piece_ids
+            counter = TokenCounter.get(tokenizer)
+            starts = list(accumulate(lengths, initial=0))
+            self.pieces = [counter.decode(list(ids[a:b])) for a, b in pairwise(starts)]
+        return self.pieces
 
 
 def row_views(rows: Iterable[Mapping[str, Any]]) -> list[RowView]:
@@ -77,6 +109,11 @@ def row_views(rows: Iterable[Mapping[str, Any]]) -> list[RowView]:
         if "text" in row and row.get("text") is not None:
             text = str(row["text"])
             docs = [_document_of(str(s["doc_id"])) for s in row.get("sources") or []]
+            lengths, ids = row.get("piece_lengths"), row.get("input_ids")
+            if lengths is not None and ids is not None and sum(lengths) == len(ids):
+                piece_ids = (str(row.get("tokenizer") or "llama-3"), ids, lengths)
+                views.append(RowView(text, docs, piece_ids=piece_ids))
+                continue
         elif "messages" in row:
             text = "\n\n".join(str(m["content"]) for m in row["messages"])
             docs = [str(d["doc_id"]) for d in row.get("documents") or []]
@@ -130,7 +167,8 @@ def random_concat_rows(
             texts.append(doc.text if len(take) == len(tokens) else counter.decode(take))
             ids.append(doc.id)
             total += len(take) + 2
-        rows.append(RowView("\n\n".join(texts), ids))
+        pieces = [t + "\n\n" for t in texts[:-1]] + texts[-1:]
+        rows.append(RowView("\n\n".join(texts), ids, pieces=pieces))
     return rows
 
 
@@ -194,6 +232,21 @@ def _entry(value: Any, baseline: Any, higher_is_better: bool, **extra: Any) -> d
     return {"value": value, "baseline": baseline, "higher_is_better": higher_is_better, **extra}
 
 
+def _pieces(views: Sequence[RowView]) -> list[list[str]]:
+    """The pieces of every row that has them known (the cross score's input)."""
+    return [pieces for v in views if (pieces := v.piece_texts()) is not None]
+
+
+def _dependency_entry(result: DependencyResult, base: DependencyResult | None) -> dict[str, Any]:
+    return _entry(
+        None if result.gain is None else round(result.gain, 4),
+        None if base is None or base.gain is None else round(base.gain, 4),
+        True,
+        unit="nats/token",
+        windows=result.windows,
+    )
+
+
 def quality_scores(
     rows: Iterable[Mapping[str, Any]],
     *,
@@ -226,15 +279,17 @@ def quality_scores(
     out: dict[str, Any] = {}
     if config.lm is not None or lm is not None:
         model = lm or make_lm(config.lm or "embedded", config.dependency.window)
-        result = dependency_gain(model, [v.text for v in views], config.dependency)
-        base = dependency_gain(model, [v.text for v in base_views], config.dependency) if base_views else None
-        out["dependency_gain"] = _entry(
-            None if result.gain is None else round(result.gain, 4),
-            None if base is None or base.gain is None else round(base.gain, 4),
-            True,
-            unit="nats/token",
-            windows=result.windows,
-        )
+        cross = dependency_cross(model, _pieces(views), config.dependency)
+        base_cross = dependency_cross(model, _pieces(base_views), config.dependency) if base_views else None
+        out["dependency_cross"] = _dependency_entry(cross, base_cross)
+        if config.local:
+            local = dependency_gain(model, [v.text for v in views], config.dependency)
+            base = (
+                dependency_gain(model, [v.text for v in base_views], config.dependency)
+                if base_views
+                else None
+            )
+            out["dependency_local"] = _dependency_entry(local, base)
         out["lm"] = model.name
     if labels is not None:
         out["topic_purity"] = _entry(
@@ -257,7 +312,7 @@ def quality_scores(
     out["target_tokens"] = target_tokens
     if base_views:
         out["baseline_method"] = "random-concat"
-    if "dependency_gain" in out:
+    if "dependency_cross" in out:
         dep = config.dependency
         out["settings"] = " ".join(f"{f.name}={getattr(dep, f.name)}" for f in fields(dep))
     return out

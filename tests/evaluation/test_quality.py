@@ -49,7 +49,7 @@ def test_topic_rows_beat_random_concat_on_purity() -> None:
     assert scores["source_reuse"]["value"] == 1.0
     assert scores["rows"] == scores["baseline_rows"] == 3
     assert scores["baseline_method"] == "random-concat"
-    assert "dependency_gain" not in scores
+    assert "dependency_cross" not in scores and "dependency_local" not in scores
 
 
 def test_duplicates_and_reuse_are_counted() -> None:
@@ -160,3 +160,33 @@ def test_chunk_sources_count_as_their_documents() -> None:
     views = row_views(rows)
     assert views[0].doc_ids == ["news-1", "news-1", "x#cy"]
     assert views[1].doc_ids == ["news-2"]
+
+
+def test_pretraining_rows_give_their_pieces_by_piece_lengths() -> None:
+    """The cross-piece dependency score reads a row's pieces: its ids split by ``piece_lengths``, decoded."""
+    from litelong_hf.evaluation.quality import row_views
+    from litelong_hf.tokens import TokenCounter
+
+    counter = TokenCounter.get("llama-3")
+    pieces = ["The match ended in a draw.\n\n", "Parliament voted on the budget.\n\n", "Chips got faster."]
+    ids = [counter.encode(p) for p in pieces]
+    row = {
+        "text": "".join(pieces),
+        "input_ids": [t for p in ids for t in p],
+        "piece_lengths": [len(p) for p in ids],
+        "tokenizer": "llama-3",
+        "sources": [{"doc_id": f"d{i}"} for i in range(3)],
+    }
+    view = row_views([row])[0]
+    assert view.piece_texts() == pieces
+    # Lengths that do not add up to the ids, or no lengths: the pieces are unknown, not guessed.
+    assert row_views([{**row, "piece_lengths": [1, 2]}])[0].piece_texts() is None
+    assert row_views([{"text": "a", "sources": []}])[0].piece_texts() is None
+
+
+def test_random_concat_rows_keep_their_pieces() -> None:
+    rows = random_concat_rows(_corpus(), n_rows=2, target_tokens=300, tokenizer="llama-3", seed=1)
+    for row in rows:
+        pieces = row.piece_texts()
+        assert pieces is not None and len(pieces) == len(row.doc_ids)
+        assert "".join(pieces) == row.text
