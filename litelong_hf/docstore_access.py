@@ -17,7 +17,6 @@ import pyarrow as pa
 from .corpus import CorpusError, Document
 from .idmap import IdIndex, LazyStrings, PreadStrings, _advise
 from .report import RunReport
-from .store_reads import read_many
 
 
 class DocumentStore(Mapping[str, Document]):
@@ -111,7 +110,7 @@ class DocumentStore(Mapping[str, Document]):
         """The texts at ``positions`` (any order, repeats allowed), in that order.
 
         One pass over the files in position order: per record batch one read of the offsets and one read
-        per run of nearby texts (see :func:`~litelong_hf.store_reads.read_many`), not two reads per text.
+        per run of nearby texts (see :meth:`~litelong_hf.idmap.PreadStrings.get_many`), not two reads per text.
         """
         return self._many(positions, 1)
 
@@ -131,7 +130,7 @@ class DocumentStore(Mapping[str, Document]):
             j = bisect.bisect_left(wanted, self._starts[b] + self._batches[b].num_rows, i)
             part, local = self._part_of[b]
             rows = [p - self._starts[b] for p in wanted[i:j]]
-            found.update(zip(wanted[i:j], read_many(self._readers[part][column], local, rows), strict=True))
+            found.update(zip(wanted[i:j], self._readers[part][column].get_many(local, rows), strict=True))
             i = j
         return [found[int(p)] for p in positions]
 

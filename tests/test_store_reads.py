@@ -1,4 +1,4 @@
-"""Batched store reads (``DocumentStore.texts``/``texts_by_id``, ``store_reads.read_many``) and the array
+"""Batched store reads (``DocumentStore.texts``/``texts_by_id``, ``PreadStrings.get_many``) and the array
 encoding the token cache uses: the same values as the one-at-a-time paths they replace."""
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import pytest
 
 from litelong_hf.corpus import CorpusConfig, Document
 from litelong_hf.docstore import open_store
-from litelong_hf.store_reads import read_many
 from litelong_hf.strategies.topic_plan import WordCounts, feedback_words, word_sets
 from litelong_hf.tokens import TokenCache, TokenCounter
 
@@ -31,12 +30,12 @@ def test_texts_reads_many_positions_in_any_order(demo_documents: list[Document],
 
 
 @pytest.mark.parametrize("gap", [0, 1, 10**9])
-def test_read_many_gives_single_reads_whatever_the_gap(tmp_path: Path, gap: int) -> None:
+def test_get_many_gives_single_reads_whatever_the_gap(tmp_path: Path, gap: int) -> None:
     store = open_store(CorpusConfig(), cache_dir=tmp_path)
     reader = store._readers[0][1]
     rows = [0, 1, 2, 50, 51, 700, 1023]
-    assert read_many(reader, 0, rows, gap=gap) == [reader.get(0, r) for r in rows]
-    assert read_many(reader, 0, []) == []
+    assert reader.get_many(0, rows, gap=gap) == [reader.get(0, r) for r in rows]
+    assert reader.get_many(0, []) == []
 
 
 def test_background_counted_once_ranks_as_word_sets() -> None:

@@ -73,9 +73,6 @@ class ShingleIndex:
     or a list of ints).
     """
 
-    MERGE = 32
-    """Unused since the index became a dictionary (kept for callers that set it; no effect)."""
-
     def __init__(self) -> None:
         self._sizes: list[int] = []
         self._first: dict[int, int] = {}  # hash -> the first reference holding it
